@@ -1,0 +1,27 @@
+internal import CMilter
+
+/// The option bits asked of the MTA at negotiation: what the configuration wants, limited to
+/// what the MTA offered.
+enum Negotiation {
+    static func flags(
+        for configuration: MilterConfiguration, offeredActions: UInt, offeredProtocol: UInt
+    ) -> (actions: UInt, steps: UInt) {
+        var actions: UInt = 0
+        if configuration.actions.contains(.addHeaders) { actions |= UInt(SMFIF_ADDHDRS) }
+        if configuration.actions.contains(.changeHeaders) { actions |= UInt(SMFIF_CHGHDRS) }
+        if configuration.actions.contains(.quarantine) { actions |= UInt(SMFIF_QUARANTINE) }
+        if configuration.actions.contains(.addRecipients) { actions |= UInt(SMFIF_ADDRCPT) }
+        if configuration.macros.values.contains(where: { !$0.isEmpty }) { actions |= UInt(SMFIF_SETSYMLIST) }
+
+        // Ask not to be sent what no stage uses. Never the body, unknown commands or DATA.
+        var steps = UInt(SMFIP_NOBODY) | UInt(SMFIP_NOUNKNOWN) | UInt(SMFIP_NODATA)
+        let stages = configuration.stages
+        if !stages.contains(.connect) { steps |= UInt(SMFIP_NOCONNECT) }
+        if !stages.contains(.helo) { steps |= UInt(SMFIP_NOHELO) }
+        if !stages.contains(.envelopeSender) { steps |= UInt(SMFIP_NOMAIL) }
+        if !stages.contains(.envelopeRecipient) { steps |= UInt(SMFIP_NORCPT) }
+        if !stages.contains(.headers) { steps |= UInt(SMFIP_NOHDRS) }
+        if !stages.contains(.endOfHeaders) { steps |= UInt(SMFIP_NOEOH) }
+        return (actions & offeredActions, steps & offeredProtocol)
+    }
+}

@@ -1,0 +1,20 @@
+internal import CMilter
+
+/// A libmilter callback result (`sfsistat`).
+struct Status: RawRepresentable, Equatable {
+    let rawValue: sfsistat
+    init(rawValue: sfsistat) { self.rawValue = rawValue }
+
+    /// `SMFIS_CONTINUE`
+    static let `continue` = Status(rawValue: sfsistat(SMFIS_CONTINUE))
+    /// `SMFIS_REJECT`
+    static let reject = Status(rawValue: sfsistat(SMFIS_REJECT))
+    /// `SMFIS_DISCARD`
+    static let discard = Status(rawValue: sfsistat(SMFIS_DISCARD))
+    /// `SMFIS_ACCEPT`
+    static let accept = Status(rawValue: sfsistat(SMFIS_ACCEPT))
+    /// `SMFIS_TEMPFAIL`
+    static let tempfail = Status(rawValue: sfsistat(SMFIS_TEMPFAIL))
+    /// `SMFIS_ALL_OPTS`: at negotiation, take every option the MTA offered.
+    static let allOptions = Status(rawValue: sfsistat(SMFIS_ALL_OPTS))
+}

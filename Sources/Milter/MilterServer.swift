@@ -1,0 +1,72 @@
+import Synchronization
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
+/// Runs a milter through libmilter: registers it, binds its socket and serves MTA connections,
+/// making one ``MilterSession`` per connection.
+///
+/// libmilter keeps one filter per process, so only one server can be opened.
+///
+/// - Important: Call ``open()`` first (while still privileged: it binds the socket and removes a
+///   stale unix socket file), then ``run()``. libmilter's loop blocks SIGHUP, SIGTERM and SIGINT
+///   in the thread that calls ``run()`` and in its workers, and its own signal thread stops the
+///   milter on any of them. A process that wants to own those signals (to reload on SIGHUP)
+///   calls ``run()`` on a thread of its own and handles them in its main thread, which Linux
+///   prefers for process-directed signals.
+public struct MilterServer: Sendable {
+    public let configuration: MilterConfiguration
+    private let makeSession: @Sendable () -> any MilterSession
+
+    /// - Parameters:
+    ///   - configuration: registration and negotiation settings.
+    ///   - makeSession: makes the session of a new connection; called on libmilter's threads.
+    public init(configuration: MilterConfiguration, makeSession: @escaping @Sendable () -> any MilterSession) {
+        self.configuration = configuration
+        self.makeSession = makeSession
+    }
+
+    /// Registers the filter with libmilter and binds its socket.
+    /// - Throws: ``MilterError/alreadyRunning`` if a server was opened before in this process,
+    ///   ``MilterError/libmilterFailed`` when the socket cannot be bound.
+    public func open() throws(MilterError) {
+        let fresh = registration.withLock { current -> Bool in
+            guard current == nil else { return false }
+            current = Registration(configuration: configuration, makeSession: makeSession)
+            return true
+        }
+        guard fresh else { throw .alreadyRunning }
+        try LibMilter.register(name: configuration.name)
+        try LibMilter.configure(configuration)
+        try LibMilter.openSocket(configuration.socket, permissions: configuration.unixSocketPermissions)
+    }
+
+    /// Serves connections until ``stop()`` is called or libmilter's signal thread stops it.
+    /// Returns when libmilter's accept loop ends; connections may still be finishing then (see
+    /// ``waitForSessions(timeout:)``).
+    public func run() throws(MilterError) {
+        try LibMilter.check(LibMilter.main(), "smfi_main")
+    }
+
+    /// Asks the accept loop to end (`smfi_stop`). Safe from any thread but a signal handler.
+    public static func stop() {
+        LibMilter.stop()
+    }
+
+    /// Sessions made and not yet closed: the connections in flight.
+    public static var liveSessions: Int {
+        liveSessionCount.load(ordering: .relaxed)
+    }
+
+    /// Waits until every session has been closed, or the timeout passes.
+    /// - Returns: true when no session is left.
+    public static func waitForSessions(timeout: Duration) -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while liveSessions > 0 {
+            if clock.now >= deadline { return false }
+            usleep(20_000)
+        }
+        return true
+    }
+}

@@ -1,0 +1,204 @@
+import Foundation
+
+/// The MTA side of the milter protocol (version 6), enough to drive a milter the way Postfix
+/// does: negotiate, send stages with their macros, read replies and end-of-message changes.
+///
+/// A test tool for the Milter library; the integration tests use a real Postfix instead.
+final class MTAConnection {
+    enum Reply: Equatable {
+        case `continue`, accept, reject, tempfail, discard
+        /// `y`: an SMTP reply set with smfi_setreply, such as "550 5.7.1 text".
+        case text(String)
+    }
+
+    enum Change: Equatable {
+        case addHeader(name: String, value: String)
+        case insertHeader(index: UInt32, name: String, value: String)
+        case changeHeader(index: UInt32, name: String, value: String)
+        case quarantine(reason: String)
+        case addRecipient(String)
+    }
+
+    struct Negotiated {
+        let actions: UInt32
+        let steps: UInt32
+        /// Macro names requested per stage (SMFIM_* number).
+        let macros: [UInt32: String]
+    }
+
+    struct DriverError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private let fd: Int32
+    private(set) var negotiated: Negotiated?
+
+    /// Connects to a unix socket.
+    init(unixPath: String) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw DriverError(description: "socket: \(errno)") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            let bytes = Array(unixPath.utf8.prefix(buffer.count - 1))
+            buffer.copyBytes(from: bytes + [0])
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Foundation.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard result == 0 else {
+            close(fd)
+            throw DriverError(description: "connect \(unixPath): errno \(errno)")
+        }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    /// Drops the connection without QUIT, like an MTA that died.
+    func drop() { shutdown(fd, Int32(SHUT_RDWR)) }
+
+    // MARK: Stages
+
+    func negotiate(actions: UInt32 = 0x1FF, steps: UInt32 = 0x1F_FFFF) throws -> Negotiated {
+        try send("O", Self.uint32(6) + Self.uint32(actions) + Self.uint32(steps))
+        let (command, data) = try receive()
+        guard command == UInt8(ascii: "O"), data.count >= 12 else { throw DriverError(description: "bad negotiation reply") }
+        var macros: [UInt32: String] = [:]
+        var offset = 12
+        while offset + 4 < data.count {
+            let stage = Self.readUInt32(data, offset)
+            offset += 4
+            let end = data[offset...].firstIndex(of: 0) ?? data.count
+            macros[stage] = String(decoding: data[offset..<end], as: UTF8.self)
+            offset = end + 1
+        }
+        let result = Negotiated(actions: Self.readUInt32(data, 4), steps: Self.readUInt32(data, 8), macros: macros)
+        negotiated = result
+        return result
+    }
+
+    /// Sends macro definitions for the stage about to be sent (`cmd` is its command letter).
+    func macros(_ command: Character, _ pairs: [(String, String)]) throws {
+        var data = [UInt8(ascii: command.unicodeScalars.first!)]
+        for (name, value) in pairs { data += Self.cString(name) + Self.cString(value) }
+        try send("D", data)
+    }
+
+    func connect(hostname: String, address: String, port: UInt16) throws -> Reply? {
+        let data = Self.cString(hostname) + [UInt8(ascii: "4"), UInt8(port >> 8), UInt8(port & 0xFF)] + Self.cString(address)
+        return try stage("C", data, skipBit: 0x01, noReplyBit: 0x1000)
+    }
+
+    func helo(_ name: String) throws -> Reply? {
+        try stage("H", Self.cString(name), skipBit: 0x02, noReplyBit: 0x2000)
+    }
+
+    func mail(_ arguments: [[UInt8]]) throws -> Reply? {
+        try stage("M", arguments.flatMap { $0 + [0] }, skipBit: 0x04, noReplyBit: 0x4000)
+    }
+
+    func rcpt(_ arguments: [[UInt8]]) throws -> Reply? {
+        try stage("R", arguments.flatMap { $0 + [0] }, skipBit: 0x08, noReplyBit: 0x8000)
+    }
+
+    func header(_ name: String, _ value: [UInt8]) throws -> Reply? {
+        try stage("L", Self.cString(name) + value + [0], skipBit: 0x20, noReplyBit: 0x80)
+    }
+
+    func endOfHeaders() throws -> Reply? {
+        try stage("N", [], skipBit: 0x40, noReplyBit: 0x40000)
+    }
+
+    /// Sends end of message and collects the changes up to the final reply.
+    func endOfMessage() throws -> (changes: [Change], reply: Reply) {
+        try send("E", [])
+        var changes: [Change] = []
+        while true {
+            let (command, data) = try receive()
+            let strings = data.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+            switch command {
+            case UInt8(ascii: "h"): changes.append(.addHeader(name: strings[0], value: strings[1]))
+            case UInt8(ascii: "i"):
+                let rest = Array(data[4...]).split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+                changes.append(.insertHeader(index: Self.readUInt32(data, 0), name: rest[0], value: rest[1]))
+            case UInt8(ascii: "m"):
+                let rest = Array(data[4...]).split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+                changes.append(.changeHeader(index: Self.readUInt32(data, 0), name: rest[0], value: rest[1]))
+            case UInt8(ascii: "q"): changes.append(.quarantine(reason: strings[0]))
+            case UInt8(ascii: "+"): changes.append(.addRecipient(strings[0]))
+            case UInt8(ascii: "p"): continue
+            default: return (changes, try Self.reply(command, data))
+            }
+        }
+    }
+
+    func abort() throws { try send("A", []) }
+
+    func quit() throws { try send("Q", []) }
+
+    // MARK: Framing
+
+    private func stage(_ command: Character, _ data: [UInt8], skipBit: UInt32, noReplyBit: UInt32) throws -> Reply? {
+        let steps = negotiated?.steps ?? 0
+        if steps & skipBit != 0 { return nil }
+        try send(command, data)
+        if steps & noReplyBit != 0 { return nil }
+        let (reply, payload) = try receive()
+        return try Self.reply(reply, payload)
+    }
+
+    private static func reply(_ command: UInt8, _ data: [UInt8]) throws -> Reply {
+        switch command {
+        case UInt8(ascii: "c"): return .continue
+        case UInt8(ascii: "a"): return .accept
+        case UInt8(ascii: "r"): return .reject
+        case UInt8(ascii: "t"): return .tempfail
+        case UInt8(ascii: "d"): return .discard
+        case UInt8(ascii: "y"): return .text(String(decoding: data.prefix { $0 != 0 }, as: UTF8.self))
+        default: throw DriverError(description: "unexpected reply \(Character(Unicode.Scalar(command)))")
+        }
+    }
+
+    func send(_ command: Character, _ data: [UInt8]) throws {
+        let packet = Self.uint32(UInt32(data.count + 1)) + [UInt8(ascii: command.unicodeScalars.first!)] + data
+        var offset = 0
+        while offset < packet.count {
+            let written = packet[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard written > 0 else { throw DriverError(description: "write failed: errno \(errno)") }
+            offset += written
+        }
+    }
+
+    func receive() throws -> (UInt8, [UInt8]) {
+        let header = try readExactly(4)
+        let length = Int(Self.readUInt32(header, 0))
+        guard length >= 1, length < 1 << 20 else { throw DriverError(description: "bad length \(length)") }
+        let body = try readExactly(length)
+        return (body[0], Array(body[1...]))
+    }
+
+    private func readExactly(_ count: Int) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: count)
+        var offset = 0
+        while offset < count {
+            let got = buffer[offset...].withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard got > 0 else { throw DriverError(description: "connection closed by milter (errno \(errno))") }
+            offset += got
+        }
+        return buffer
+    }
+
+    static func uint32(_ value: UInt32) -> [UInt8] {
+        [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)]
+    }
+
+    static func readUInt32(_ data: [UInt8], _ offset: Int) -> UInt32 {
+        data[offset..<(offset + 4)].reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    static func cString(_ text: String) -> [UInt8] { Array(text.utf8) + [0] }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import Milter
+import Synchronization
+
+/// A milter with a small, fixed behaviour, served once per test process on a unix socket, so
+/// the tests can drive real libmilter through ``MTAConnection``.
+///
+/// - A recipient containing `reject` gets a 550 reply (whose text tries to inject a line),
+///   `tempfail` a 450, `refuse` a bare reject.
+/// - Headers named `X-Probe` are counted and removed at end of message; `X-Probe-Result` is added
+///   with the recipient count and the queue id macro.
+final class ProbeSession: MilterSession {
+    static let made = Atomic<Int>(0)
+    static let closed = Atomic<Int>(0)
+
+    private var recipients = 0
+    private var probes = 0
+
+    init() { Self.made.add(1, ordering: .relaxed) }
+
+    func envelopeSender(_ arguments: [[UInt8]], context: MilterContext) -> MilterResponse {
+        recipients = 0
+        probes = 0
+        return .continue
+    }
+
+    func envelopeRecipient(_ arguments: [[UInt8]], context: MilterContext) -> MilterResponse {
+        let address = String(decoding: arguments.first ?? [], as: UTF8.self)
+        if address.contains("tempfail") {
+            return .reply(SMTPReply(code: "450", enhancedCode: "4.7.1", text: "later for \(address)")!)
+        }
+        if address.contains("refuse") { return .reject }
+        if address.contains("reject") {
+            return .reply(SMTPReply(code: "550", enhancedCode: "5.7.1", text: "no \(address)\r\nInjected: 100%")!)
+        }
+        recipients += 1
+        return .continue
+    }
+
+    func header(name: [UInt8], value: [UInt8], context: MilterContext) -> MilterResponse {
+        if String(decoding: name, as: UTF8.self).lowercased() == "x-probe" { probes += 1 }
+        return .continue
+    }
+
+    func endOfMessage(context: MilterContext) -> MilterResponse {
+        do {
+            for index in stride(from: probes, to: 0, by: -1) {
+                try context.changeHeader("X-Probe", occurrence: index, value: nil)
+            }
+            try context.addHeader("X-Probe-Result", value: "rcpts=\(recipients); queue=\(context.macro("i") ?? "none")\r\nInjected: yes")
+        } catch {
+            return .tempfail
+        }
+        return .continue
+    }
+
+    func close() { Self.closed.add(1, ordering: .relaxed) }
+}
+
+enum ProbeMilter {
+    /// The socket path of the one probe milter of this process, started on first use.
+    static let socketPath: String = {
+        let path = FileManager.default.temporaryDirectory.path + "/probe-milter-\(getpid()).sock"
+        let configuration = MilterConfiguration(
+            name: "probe", socket: .unix(path: path),
+            stages: [.envelopeSender, .envelopeRecipient, .headers],
+            actions: [.addHeaders, .changeHeaders],
+            macros: [.endOfMessage: ["i"]])
+        let server = MilterServer(configuration: configuration) { ProbeSession() }
+        try! server.open()
+        Thread.detachNewThread { try? server.run() }
+        return path
+    }()
+
+    /// A negotiated connection to the probe milter, as Postfix would open it.
+    static func connection() throws -> MTAConnection {
+        let connection = try MTAConnection(unixPath: socketPath)
+        _ = try connection.negotiate()
+        return connection
+    }
+}

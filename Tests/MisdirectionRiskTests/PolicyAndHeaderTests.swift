@@ -1,0 +1,84 @@
+import MisdirectionRisk
+import Testing
+
+struct PolicyTests {
+    @Test("maps levels to actions, with defaults for what is not configured")
+    func actions() {
+        let policy = Policy(mode: .enforce, actions: [.medium: .tempfail])
+        #expect(policy.decide(Fixtures.verdict("x@army.ml")).action == .reject)
+        #expect(policy.decide(Fixtures.verdict("x@army.il")).action == .tempfail)
+        #expect(policy.decide(Fixtures.verdict("x@army.mil")).action == .accept)
+    }
+
+    @Test("in log-only mode refuses nothing but still tags what it would have refused")
+    func logOnly() {
+        let decision = Policy(mode: .logOnly).decide(Fixtures.verdict("x@army.ml"))
+        #expect(decision.action == .reject)
+        #expect(decision.effectiveAction == .tag)
+        #expect(!decision.effectiveAction.refuses)
+        #expect(Policy(mode: .logOnly).decide(Fixtures.verdict("x@army.mil")).effectiveAction == .accept)
+    }
+
+    @Test("explains what looks wrong and suggests the intended address")
+    func explanation() {
+        let decision = Policy().decide(Fixtures.verdict("j.smith@army.ml"))
+        #expect(decision.explanation == "army.ml looks like a misspelling of army.mil; did you mean j.smith@army.mil?")
+    }
+}
+
+struct RiskHeaderTests {
+    @Test("clean mail gets level none")
+    func clean() {
+        let value = RiskHeader.value(for: [Policy().decide(Fixtures.verdict("x@army.mil"))], mode: .enforce)
+        #expect(value == "none; score=0.00; action=accept; mode=enforce")
+    }
+
+    @Test("lists refused recipients without counting them towards this copy's level")
+    func refusedRecipient() throws {
+        let decisions = ["x@army.ml", "y@army.mil"].map { Policy().decide(Fixtures.verdict($0)) }
+        let value = RiskHeader.value(for: decisions, mode: .enforce)
+        let items = try #require(RiskHeader.parse(value))
+        #expect(items.first?.value == "none")
+        #expect(items.contains { $0.key == "rcpt" && $0.value == "x@army.ml" })
+        #expect(items.contains { $0.key == "rcpt-action" && $0.value == "reject" })
+        #expect(items.contains { $0.key == "suspected" && $0.value == "army.mil" })
+    }
+
+    @Test("in log-only mode the level and the would-be action show on the delivered copy")
+    func logOnly() throws {
+        let policy = Policy(mode: .logOnly)
+        let value = RiskHeader.value(for: ["x@army.ml", "y@army.mil"].map { policy.decide(Fixtures.verdict($0)) }, mode: .logOnly)
+        let items = try #require(RiskHeader.parse(value))
+        #expect(items[0].value == "high")
+        #expect(items.contains { $0.key == "action" && $0.value == "reject" })
+        #expect(items.contains { $0.key == "mode" && $0.value == "log-only" })
+        #expect(items.contains { $0.key == "reasons" && $0.value == "suffix-confusion" })
+    }
+
+    @Test("folds long values and quotes what is not a plain token, so nothing adds a header line")
+    func quotingAndFolding() throws {
+        let decision = Policy(mode: .logOnly).decide(Fixtures.verdict("\"evil; x=1\r\nBcc: a\"@army.ml"))
+        let value = RiskHeader.value(for: [decision], mode: .logOnly)
+        for line in value.split(separator: "\n") {
+            #expect(line.count <= 78)
+            #expect(line == value.split(separator: "\n").first! || line.hasPrefix("\t"))
+        }
+        #expect(!value.contains("\r"))
+        let items = try #require(RiskHeader.parse(value))
+        #expect(items.filter { $0.key == "rcpt" }.count == 1)
+    }
+
+    @Test("caps the recipient list and counts the rest")
+    func cap() throws {
+        let decisions = (0..<25).map { Policy().decide(Fixtures.verdict("u\($0)@army.ml")) }
+        let items = try #require(RiskHeader.parse(RiskHeader.value(for: decisions, mode: .enforce)))
+        #expect(items.filter { $0.key == "rcpt" }.count == RiskHeader.maximumRecipients)
+        #expect(items.last?.key == "more" && items.last?.value == "15")
+    }
+
+    @Test("parse refuses values that do not start with a level")
+    func parseRefuses() {
+        #expect(RiskHeader.parse("score=1; high") == nil)
+        #expect(RiskHeader.parse("") == nil)
+    }
+}

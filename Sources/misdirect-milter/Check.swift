@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import MisdirectionRisk
+
+/// `misdirect-milter check`: classifies addresses or domains without any MTA.
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Classify addresses or domains as the milter would.",
+        discussion: "Reads them from the arguments, or one per line from standard input when none are given."
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    @Flag(help: "Print one JSON object per line.")
+    var json = false
+
+    @Argument(help: ArgumentHelp("Addresses (user@domain) or bare domains.", valueName: "address"))
+    var addresses: [String] = []
+
+    func run() throws {
+        let engine = try options.loadEngine()
+        let inputs = addresses.isEmpty ? StandardInputLines() : AnySequence(addresses)
+        for raw in inputs {
+            let input = raw.trimmingCharacters(in: .whitespaces)
+            if input.isEmpty || input.hasPrefix("#") { continue }
+            let verdict = engine.classifier.classify(path: EmailAddress.parseAddressOrDomain(input), input: input)
+            let decision = engine.policy.decide(verdict)
+            print(json ? CheckReport(input: input, decision: decision).jsonLine() : Self.line(input: input, decision: decision))
+        }
+    }
+
+    /// `input: level (score) -> action; explanation [rules]`.
+    static func line(input: String, decision: Decision) -> String {
+        let verdict = decision.verdict
+        var text = "\(input): \(verdict.level) (score \(String(format: "%.2f", verdict.score))) -> \(decision.action)"
+        if decision.mode == .logOnly { text += " (log-only)" }
+        if verdict.reasons.isEmpty {
+            if let note = verdict.note { text += "; \(note)" }
+        } else {
+            text += "; \(decision.explanation) [\(verdict.rules.map(\.id).joined(separator: ","))]"
+        }
+        return text
+    }
+}
+
+/// The JSON shape of one `check --json` line.
+struct CheckReport: Encodable {
+    struct ReasonReport: Encodable {
+        let rule: String
+        let explanation: String
+    }
+
+    let address: String
+    let domain: String?
+    let level: String
+    let score: Double
+    let suspected: String?
+    let didYouMean: String?
+    let reasons: [ReasonReport]
+    let note: String?
+    let action: String
+    let mode: String
+
+    init(input: String, decision: Decision) {
+        let verdict = decision.verdict
+        address = input
+        domain = verdict.address?.domain
+        level = verdict.level.description
+        score = (verdict.score * 100).rounded() / 100
+        suspected = verdict.suspectedDomain
+        didYouMean = verdict.suggestedAddress?.description
+        reasons = verdict.reasons.map { ReasonReport(rule: $0.rule.id, explanation: $0.explanation) }
+        note = verdict.note
+        action = decision.action.description
+        mode = decision.mode.description
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case address, domain, level, score, suspected, didYouMean = "did_you_mean", reasons, note, action, mode
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(address, forKey: .address)
+        try container.encode(domain, forKey: .domain)
+        try container.encode(level, forKey: .level)
+        try container.encode(score, forKey: .score)
+        try container.encode(suspected, forKey: .suspected)
+        try container.encode(didYouMean, forKey: .didYouMean)
+        try container.encode(reasons, forKey: .reasons)
+        try container.encode(note, forKey: .note)
+        try container.encode(action, forKey: .action)
+        try container.encode(mode, forKey: .mode)
+    }
+
+    func jsonLine() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}
+
+/// Lines of standard input, read lazily.
+func StandardInputLines() -> AnySequence<String> {
+    AnySequence { AnyIterator { readLine(strippingNewline: true) } }
+}

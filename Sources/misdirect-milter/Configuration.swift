@@ -1,0 +1,38 @@
+import Logging
+import Milter
+import MisdirectionRisk
+
+/// Everything the configuration file sets, with the defaults used for keys it leaves out.
+/// Each property names its YAML key; `misdirect-milter.yml(5)` and the packaged file document
+/// them for postmasters.
+struct Configuration: Sendable {
+    /// The default TCP port, chosen because no common milter uses it (OpenDKIM 8891,
+    /// OpenDMARC 8893, OpenARC 8894).
+    static let defaultPort: UInt16 = 8897
+    /// Where `serve` and the other commands look when `--config` is not given.
+    static let defaultPath = "/etc/misdirect-milter/misdirect-milter.yml"
+
+    /// `socket`: where the milter listens, in libmilter's syntax.
+    var socket: MilterSocket = .inet(port: Configuration.defaultPort, host: "127.0.0.1")
+    /// `socket_mode`: permissions of a unix socket, octal (`660`).
+    var socketMode: UInt32 = 0o660
+    /// `socket_group`: the group of a unix socket, by name (`postfix`); nil keeps the process's.
+    var socketGroup: String?
+    /// The group id `socketGroup` names, resolved when the file is read.
+    var socketGroupID: UInt32?
+    /// `mode`: `enforce`, or `log-only` to refuse nothing and only log and tag.
+    var mode: Mode = .enforce
+    /// `protected`: domains and whole suffixes whose look-alikes are flagged.
+    var protectedDomains: [String] = []
+    /// `trusted`: domains never flagged, with their sub-domains.
+    var trustedDomains: [String] = []
+    /// `actions`: the action for each risk level (`none`, `low`, `medium`, `high`).
+    var actions: [RiskLevel: Action] = Policy.defaultActions
+    /// `public_suffix_list`: the Public Suffix List file (Debian package `publicsuffix`).
+    var publicSuffixListPath: String = PublicSuffixList.debianPath
+    /// `log_level`: `trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical`.
+    var logLevel: Logger.Level = .info
+
+    /// The policy this configuration describes.
+    var policy: Policy { Policy(mode: mode, actions: actions) }
+}

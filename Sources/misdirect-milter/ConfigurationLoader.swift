@@ -1,0 +1,202 @@
+import Foundation
+import Logging
+import Milter
+import MisdirectionRisk
+import Yams
+
+/// Reads the YAML configuration, refusing anything it does not understand with the file, line
+/// and key of the problem.
+enum ConfigurationLoader {
+    /// The top-level keys, for checking and for suggestions.
+    static let keys = ["socket", "socket_mode", "socket_group", "mode", "protected", "trusted", "actions", "public_suffix_list", "log_level"]
+
+    /// Reads and parses the file at `path`.
+    static func load(path: String) throws(ConfigurationError) -> Configuration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(file: path, line: nil, key: nil, message: "cannot read the file: \(Self.reason(error))")
+        }
+        return try parse(text, file: path)
+    }
+
+    /// Parses configuration text; `file` is only used in error messages.
+    static func parse(_ text: String, file: String) throws(ConfigurationError) -> Configuration {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw Self.yamlError(error, file: file)
+        } catch {
+            throw ConfigurationError(file: file, line: nil, key: nil, message: "not valid YAML: \(error)")
+        }
+        var configuration = Configuration()
+        guard let root, !Self.isNull(root) else { return configuration }
+        let reader = NodeReader(file: file)
+        for (keyNode, value) in try reader.mapping(root, key: nil) {
+            let key = try reader.string(keyNode, key: nil)
+            switch key {
+            case "socket":
+                let spec = try reader.string(value, key: key)
+                do {
+                    configuration.socket = try MilterSocket(parsing: spec)
+                } catch {
+                    throw reader.error(value, key: key, error.detail)
+                }
+            case "socket_mode":
+                let text = try reader.string(value, key: key)
+                guard let mode = UInt32(text, radix: 8), mode <= 0o777 else {
+                    throw reader.error(value, key: key, "\"\(text)\" is not an octal mode such as 660")
+                }
+                configuration.socketMode = mode
+            case "socket_group":
+                let name = try reader.string(value, key: key)
+                guard let group = getgrnam(name) else {
+                    throw reader.error(value, key: key, "no group called \"\(name)\" on this system")
+                }
+                configuration.socketGroup = name
+                configuration.socketGroupID = group.pointee.gr_gid
+            case "mode":
+                let name = try reader.string(value, key: key)
+                guard let mode = Mode(name: name) else {
+                    throw reader.error(value, key: key, "unknown mode \"\(name)\"; expected enforce or log-only")
+                }
+                configuration.mode = mode
+            case "protected":
+                configuration.protectedDomains = try reader.domains(value, key: key)
+            case "trusted":
+                configuration.trustedDomains = try reader.domains(value, key: key)
+            case "actions":
+                configuration.actions = try reader.actions(value, key: key)
+            case "public_suffix_list":
+                configuration.publicSuffixListPath = try reader.string(value, key: key)
+            case "log_level":
+                let name = try reader.string(value, key: key)
+                guard let level = Logger.Level(rawValue: name) else {
+                    let names = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw reader.error(value, key: key, "unknown log level \"\(name)\"; expected one of \(names)")
+                }
+                configuration.logLevel = level
+            default:
+                throw reader.error(keyNode, key: key, "unknown key\(Self.suggestion(for: key, among: keys))")
+            }
+        }
+        return configuration
+    }
+
+    /// ", did you mean …?" for a key within two edits of a known one.
+    static func suggestion(for key: String, among known: [String]) -> String {
+        let close = known.min { distance(key, $0) < distance(key, $1) }
+        guard let close, distance(key, close) <= 2 else { return "; expected one of \(known.joined(separator: ", "))" }
+        return "; did you mean \"\(close)\"?"
+    }
+
+    private static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var row = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var previous = row[0]
+            row[0] = i
+            for j in stride(from: 1, through: b.count, by: 1) {
+                let saved = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                previous = saved
+            }
+        }
+        return row[b.count]
+    }
+
+    static func isNull(_ node: Node) -> Bool {
+        if case .scalar(let scalar) = node, scalar.style == .plain, ["", "~", "null", "Null", "NULL"].contains(scalar.string) {
+            return true
+        }
+        return false
+    }
+
+    private static func yamlError(_ error: YamlError, file: String) -> ConfigurationError {
+        switch error {
+        case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
+            return ConfigurationError(file: file, line: mark.line, key: nil, message: "not valid YAML: \(problem)")
+        case let .duplicatedKeysInMapping(duplicates, context):
+            return ConfigurationError(
+                file: file, line: context.mark.line, key: duplicates.first,
+                message: "key given more than once")
+        default:
+            return ConfigurationError(file: file, line: nil, key: nil, message: "not valid YAML: \(error)")
+        }
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        return nsError.localizedDescription
+    }
+}
+
+/// Typed access to YAML nodes, every failure located by line and key.
+struct NodeReader {
+    let file: String
+
+    func error(_ node: Node, key: String?, _ message: String) -> ConfigurationError {
+        ConfigurationError(file: file, line: node.mark?.line, key: key, message: message)
+    }
+
+    func mapping(_ node: Node, key: String?) throws(ConfigurationError) -> [(Node, Node)] {
+        guard case .mapping(let mapping) = node else {
+            throw error(node, key: key, key == nil ? "the file must be a mapping of keys to values" : "expected a mapping of keys to values")
+        }
+        return Array(mapping)
+    }
+
+    func string(_ node: Node, key: String?) throws(ConfigurationError) -> String {
+        guard case .scalar(let scalar) = node else {
+            throw error(node, key: key, "expected a single value, not a list or mapping")
+        }
+        return scalar.string
+    }
+
+    /// A list of domains, each normalised and checked; null or an empty list gives none.
+    func domains(_ node: Node, key: String) throws(ConfigurationError) -> [String] {
+        if ConfigurationLoader.isNull(node) { return [] }
+        guard case .sequence(let sequence) = node else {
+            throw error(node, key: key, "expected a list of domains, one per line starting with \"- \"")
+        }
+        var domains: [String] = []
+        for item in sequence {
+            let text = try string(item, key: key)
+            let trimmed = text.hasPrefix(".") ? String(text.dropFirst()) : text
+            switch EmailAddress.normalizeDomain(Array(trimmed.utf8)) {
+            case .success(let domain) where !domain.hasPrefix("["):
+                domains.append(domain)
+            case .success:
+                throw error(item, key: key, "\"\(text)\" is an address literal, not a domain")
+            case .failure(let problem):
+                throw error(item, key: key, "\"\(text)\" is not a domain: \(problem.reason)")
+            }
+        }
+        return domains
+    }
+
+    /// `level: action` pairs on top of the defaults.
+    func actions(_ node: Node, key: String) throws(ConfigurationError) -> [RiskLevel: Action] {
+        var actions = Policy.defaultActions
+        if ConfigurationLoader.isNull(node) { return actions }
+        for (levelNode, actionNode) in try mapping(node, key: key) {
+            let levelName = try string(levelNode, key: key)
+            let path = "\(key).\(levelName)"
+            guard let level = RiskLevel(name: levelName) else {
+                throw error(levelNode, key: path, "unknown risk level; expected none, low, medium or high")
+            }
+            let actionName = try string(actionNode, key: path)
+            guard let action = Action(name: actionName) else {
+                let names = Action.allCases.map(\.description).joined(separator: ", ")
+                throw error(actionNode, key: path, "unknown action \"\(actionName)\"; expected one of \(names)")
+            }
+            actions[level] = action
+        }
+        return actions
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Milter
+import MisdirectionRisk
+import Testing
+@testable import misdirect_milter
+
+struct ConfigurationLoaderTests {
+    @Test("reads every key")
+    func full() throws {
+        let configuration = try ConfigurationLoader.parse("""
+            socket: unix:/var/spool/postfix/misdirect/milter.sock
+            mode: log-only
+            protected: [mil, Army.MIL., .gov.uk]
+            trusted:
+              - real-partner.ml
+            actions:
+              high: tempfail
+              low: tag
+            public_suffix_list: /tmp/psl.dat
+            log_level: debug
+            """, file: "test.yml")
+        #expect(configuration.socket == .unix(path: "/var/spool/postfix/misdirect/milter.sock"))
+        #expect(configuration.mode == .logOnly)
+        #expect(configuration.protectedDomains == ["mil", "army.mil", "gov.uk"])
+        #expect(configuration.trustedDomains == ["real-partner.ml"])
+        #expect(configuration.actions == [.none: .accept, .low: .tag, .medium: .tag, .high: .tempfail])
+        #expect(configuration.publicSuffixListPath == "/tmp/psl.dat")
+        #expect(configuration.logLevel == .debug)
+    }
+
+    @Test("uses the defaults for an empty file")
+    func empty() throws {
+        let configuration = try ConfigurationLoader.parse("# nothing yet\n", file: "empty.yml")
+        #expect(configuration.socket == .inet(port: 8897, host: "127.0.0.1"))
+        #expect(configuration.mode == .enforce)
+        #expect(configuration.actions == Policy.defaultActions)
+    }
+
+    @Test("loads the packaged default configuration, which protects mil, gov and gov.uk")
+    func packaged() throws {
+        let configuration = try ConfigurationLoader.load(path: Self.packagedPath)
+        #expect(Set(["mil", "gov", "gov.uk"]).isSubset(of: configuration.protectedDomains))
+        #expect(configuration.mode == .enforce)
+        #expect(configuration.actions[.high] == .reject)
+    }
+
+    static let packagedPath: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.appendingPathComponent("packaging/misdirect-milter.yml").path
+    }()
+
+    @Test("names file, line and key of every mistake", arguments: [
+        ("socket: inet:8897@127.0.0.1\nmode: block\n", "bad.yml:2: mode: unknown mode \"block\"; expected enforce or log-only"),
+        ("protectd:\n  - mil\n", "bad.yml:1: protectd: unknown key; did you mean \"protected\"?"),
+        ("socket: inet:127.0.0.1:8897\n", "bad.yml:1: socket: \"inet:127.0.0.1:8897\" is Postfix's spelling; libmilter writes inet:8897@127.0.0.1"),
+        ("actions:\n  high: block\n", "bad.yml:2: actions.high: unknown action \"block\"; expected one of accept, tag, tempfail, reject"),
+        ("actions:\n  severe: reject\n", "bad.yml:2: actions.severe: unknown risk level; expected none, low, medium or high"),
+        ("protected:\n  - mil\n  - \"bad domain\"\n", "bad.yml:3: protected: \"bad domain\" is not a domain: character ' ' not allowed in a domain"),
+        ("protected: mil\n", "bad.yml:1: protected: expected a list of domains, one per line starting with \"- \""),
+        ("mode: [enforce]\n", "bad.yml:1: mode: expected a single value, not a list or mapping"),
+        ("log_level: loud\n", "bad.yml:1: log_level: unknown log level \"loud\"; expected one of trace, debug, info, notice, warning, error, critical"),
+        ("- mil\n", "bad.yml:1: the file must be a mapping of keys to values"),
+        ("mode: enforce\nmode: log-only\n", "bad.yml:1: mode: key given more than once"),
+        ("protected: [mil\n", "bad.yml:2: not valid YAML"),
+    ])
+    func errors(text: String, expected: String) {
+        #expect {
+            try ConfigurationLoader.parse(text, file: "bad.yml")
+        } throws: { error in
+            let description = (error as? ConfigurationError)?.description ?? "\(error)"
+            if !description.hasPrefix(expected) { Issue.record("got: \(description)") }
+            return description.hasPrefix(expected)
+        }
+    }
+
+    @Test("reports an unreadable file and a missing suffix list by name")
+    func missingFiles() throws {
+        #expect(throws: ConfigurationError.self) { try ConfigurationLoader.load(path: "/nonexistent/m.yml") }
+        var configuration = Configuration()
+        configuration.publicSuffixListPath = "/nonexistent/psl.dat"
+        #expect {
+            try Engine.load(configuration, file: "x.yml", generation: 1)
+        } throws: { error in
+            (error as? ConfigurationError)?.description.hasPrefix("x.yml: public_suffix_list: cannot read /nonexistent/psl.dat") == true
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Testing
+
+/// misdirect-milter inside a real Postfix: reply codes at RCPT, the header at the sink, logs.
+@Suite(.postfixEnvironment)
+struct PostfixTests {
+    @Test("the packaged configuration refuses someone@army.ml with 550 5.7.1 naming army.mil")
+    func packagedRejectsArmyML() throws {
+        let env = try environment()
+        let transcript = try env.send(via: .packaged, to: ["someone@army.ml"], subject: PostfixEnvironment.uniqueSubject("packaged reject"))
+        let reply = try #require(transcript.reply(to: "someone@army.ml"), "\(transcript.raw)")
+        #expect(reply.code == 550)
+        #expect(reply.text.hasPrefix("5.7.1 "))
+        #expect(reply.text.contains("army.ml looks like a misspelling of army.mil"))
+        #expect(reply.text.contains("did you mean someone@army.mil?"))
+    }
+
+    @Test("the packaged configuration delivers someone@army.mil with X-Misdirection-Risk: none")
+    func packagedDeliversArmyMil() throws {
+        let env = try environment()
+        let subject = PostfixEnvironment.uniqueSubject("packaged clean")
+        let transcript = try env.send(via: .packaged, to: ["someone@army.mil"], subject: subject)
+        #expect(transcript.reply(to: "someone@army.mil")?.code == 250)
+        let message = try #require(env.sink.messages(withSubjectContaining: subject).first, "not delivered")
+        let risk = try #require(message.risk, "exactly one X-Misdirection-Risk header expected: \(message.header("X-Misdirection-Risk"))")
+        #expect(risk.level == "none")
+        #expect(risk["action"] == "accept")
+        #expect(risk["mode"] == "enforce")
+    }
+
+    @Test("one bad recipient is refused while the good one of the same message is delivered")
+    func mixedRecipients() throws {
+        let env = try environment()
+        let subject = PostfixEnvironment.uniqueSubject("mixed")
+        let transcript = try env.send(via: .enforce, to: ["j.smith@army.ml", "j.smith@army.mil"], subject: subject)
+        #expect(transcript.reply(to: "j.smith@army.ml")?.code == 550)
+        #expect(transcript.reply(to: "j.smith@army.mil")?.code == 250)
+        #expect(transcript.dataReply?.code == 250, "\(transcript.raw)")
+        let message = try #require(env.sink.messages(withSubjectContaining: subject).first)
+        #expect(message.recipients == ["<j.smith@army.mil>"])
+        let risk = try #require(message.risk)
+        #expect(risk.level == "none", "the delivered copy goes to the real domain only")
+        #expect(risk["rcpt"] == "j.smith@army.ml")
+        #expect(risk["rcpt-action"] == "reject")
+        #expect(risk["suspected"] == "army.mil")
+    }
+
+    @Test("tempfail refuses the recipient with 450 4.7.1 and the same explanation")
+    func tempfail() throws {
+        let env = try environment()
+        let transcript = try env.send(via: .enforce, to: ["x@army.il"], subject: PostfixEnvironment.uniqueSubject("tempfail"))
+        let reply = try #require(transcript.reply(to: "x@army.il"), "\(transcript.raw)")
+        #expect(reply.code == 450)
+        #expect(reply.text.hasPrefix("4.7.1 "))
+        #expect(reply.text.contains("army.il looks like a misspelling of army.mil"))
+    }
+
+    @Test("tag delivers the message with a parsable header naming the recipient, suspicion and reasons")
+    func tag() throws {
+        let env = try environment()
+        let subject = PostfixEnvironment.uniqueSubject("tag")
+        let transcript = try env.send(via: .tag, to: ["j@army.ml"], subject: subject)
+        #expect(transcript.reply(to: "j@army.ml")?.code == 250)
+        let message = try #require(env.sink.messages(withSubjectContaining: subject).first)
+        let risk = try #require(message.risk)
+        #expect(risk.level == "high")
+        #expect(risk["score"] == "0.95")
+        #expect(risk["action"] == "tag")
+        #expect(risk["mode"] == "enforce")
+        #expect(risk["rcpt"] == "j@army.ml")
+        #expect(risk["suspected"] == "army.mil")
+        #expect(risk["did-you-mean"] == "j@army.mil")
+        #expect(risk["reasons"] == "suffix-confusion")
+    }
+
+    @Test("log-only refuses nothing, adds the header and logs what enforce would have done")
+    func logOnly() throws {
+        let env = try environment()
+        let subject = PostfixEnvironment.uniqueSubject("log-only")
+        let transcript = try env.send(via: .logOnly, to: ["logonly@army.ml", "x@army.il"], subject: subject)
+        #expect(transcript.reply(to: "logonly@army.ml")?.code == 250)
+        #expect(transcript.reply(to: "x@army.il")?.code == 250)
+        let message = try #require(env.sink.messages(withSubjectContaining: subject).first)
+        #expect(Set(message.recipients) == ["<logonly@army.ml>", "<x@army.il>"])
+        let risk = try #require(message.risk)
+        #expect(risk.level == "high")
+        #expect(risk["action"] == "reject")
+        #expect(risk["mode"] == "log-only")
+        let lines = env.milters[.logOnly]!.logLines(containing: ["log-only: would reject recipient", "rcpt.address=<logonly@army.ml>"])
+        #expect(lines.count == 1)
+        let line = try #require(lines.first)
+        #expect(line.contains("risk.level=high"))
+        #expect(line.contains("risk.reasons=suffix-confusion"))
+        #expect(line.contains("mail.sender=<alice@example.org>"))
+        #expect(!line.contains("mail.queue_id=NOQUEUE"), "the queue id is known at end of message")
+    }
+
+    @Test("a forged X-Misdirection-Risk header from the sender is removed; only ours arrives")
+    func forgedHeaderRemoved() throws {
+        let env = try environment()
+        let subject = PostfixEnvironment.uniqueSubject("forged")
+        _ = try env.send(
+            via: .enforce, to: ["j@army.ml.example.com"], subject: subject,
+            headers: ["X-Misdirection-Risk: none; score=0.00; action=accept; mode=enforce", "x-misdirection-risk: none; forged"])
+        let message = try #require(env.sink.messages(withSubjectContaining: subject).first)
+        let values = message.header("X-Misdirection-Risk")
+        #expect(values.count == 1)
+        #expect(values.first?.contains("forged") == false)
+        #expect(env.milters[.enforce]!.logLines(containing: ["removed forged header", "header.count=2"]).count >= 1)
+    }
+
+    @Test("each decision is logged once with queue id, sender, recipient, level, action and reasons")
+    func decisionLog() throws {
+        let env = try environment()
+        let subject = PostfixEnvironment.uniqueSubject("log")
+        _ = try env.send(via: .enforce, to: ["logged@army.ml", "logged@army.mil"], subject: subject)
+        _ = env.sink.messages(withSubjectContaining: subject)
+        let milter = env.milters[.enforce]!
+        let rejected = milter.logLines(containing: ["rejected recipient", "rcpt.address=<logged@army.ml>"])
+        #expect(rejected.count == 1)
+        #expect(rejected.first?.contains("risk.action=reject") == true)
+        #expect(rejected.first?.contains("risk.suspected=army.mil") == true)
+        let accepted = milter.logLines(containing: ["accepted recipient", "rcpt.address=<logged@army.mil>"])
+        #expect(accepted.count == 1)
+        let queueID = accepted.first?.split(separator: " ").first { $0.hasPrefix("mail.queue_id=") }
+        #expect(queueID != nil && queueID != "mail.queue_id=NOQUEUE")
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+/// The real `misdirect-milter` binary, serving one configuration.
+final class MilterProcess {
+    let name: String
+    let configPath: String
+    let logPath: String
+    let socket: String
+    private var process: Process?
+
+    /// The binary under test: `MISDIRECT_MILTER_BINARY`, or the one built next to the tests.
+    static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["MISDIRECT_MILTER_BINARY"] { return path }
+        let tests = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+        return tests.deletingLastPathComponent().appendingPathComponent("misdirect-milter").path
+    }
+
+    /// - Parameters:
+    ///   - socket: the libmilter socket it listens on, also written into the configuration.
+    ///   - configuration: YAML for everything but the socket, or nil to use `configPath` as is.
+    init(name: String, root: String, socket: String, configuration: String?, configPath: String? = nil) throws {
+        self.name = name
+        self.socket = socket
+        self.logPath = "\(root)/log/\(name).log"
+        self.configPath = configPath ?? "\(root)/\(name).yml"
+        if let configuration {
+            try "socket: \(socket)\n\(configuration)".write(toFile: self.configPath, atomically: true, encoding: .utf8)
+        }
+    }
+
+    /// The socket as Postfix's `smtpd_milters` writes it.
+    var postfixSocket: String {
+        if socket.hasPrefix("unix:") { return socket }
+        let parts = socket.dropFirst("inet:".count).split(separator: "@")
+        return "inet:\(parts[1]):\(parts[0])"
+    }
+
+    func start() throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            throw Command.Failure(description: "\(Self.binary) is missing: run swift build first (the README's test command does)")
+        }
+        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: logPath).deletingLastPathComponent().path, withIntermediateDirectories: true)
+        process = try Command.start(Self.binary, ["serve", "--config", configPath], log: logPath)
+        let ready = Command.waitUntil(timeout: .seconds(20)) { isListening || !(process?.isRunning ?? false) }
+        guard ready, process?.isRunning == true else {
+            throw Command.Failure(description: "\(name) milter did not start:\n\(log)")
+        }
+    }
+
+    var isListening: Bool {
+        if socket.hasPrefix("unix:") { return Loopback.isListening(unixPath: String(socket.dropFirst(5))) }
+        let port = socket.dropFirst("inet:".count).split(separator: "@")[0]
+        return Loopback.isListening(UInt16(port)!)
+    }
+
+    var pid: Int32 { process?.processIdentifier ?? 0 }
+
+    func signal(_ number: Int32) { kill(pid, number) }
+
+    func stop() {
+        if let process { Command.stop(process) }
+    }
+
+    /// Everything the milter has logged.
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// Log lines containing every one of `fragments`, waiting up to `timeout` for one.
+    func logLines(containing fragments: [String], timeout: Duration = .seconds(10)) -> [String] {
+        var lines: [String] = []
+        _ = Command.waitUntil(timeout: timeout) {
+            lines = log.split(separator: "\n").map(String.init).filter { line in fragments.allSatisfy { line.contains($0) } }
+            return !lines.isEmpty
+        }
+        return lines
+    }
+}

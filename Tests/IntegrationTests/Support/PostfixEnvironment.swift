@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+
+/// A real Postfix with several smtpd listeners, each filtered by its own misdirect-milter
+/// process, relaying everything to an smtp-sink. Started once for a suite by the
+/// ``Trait/postfixEnvironment`` trait.
+final class PostfixEnvironment: Sendable {
+    /// The milter configurations served, each behind its own smtpd port.
+    enum Profile: String, CaseIterable {
+        /// The packaged default configuration, unchanged (TCP on 127.0.0.1:8897).
+        case packaged
+        /// Enforce; high → reject, medium → tempfail.
+        case enforce
+        /// Enforce; high → tag.
+        case tag
+        /// The enforce policy in log-only mode.
+        case logOnly = "log-only"
+    }
+
+    @TaskLocal static var current: PostfixEnvironment?
+
+    let root: String
+    nonisolated(unsafe) let postfix: PostfixInstance
+    nonisolated(unsafe) let sink: SmtpSink
+    nonisolated(unsafe) let milters: [Profile: MilterProcess]
+    let ports: [Profile: UInt16]
+
+    static let protectedDomains = "socket_group: postfix\nprotected: [mil, gov, gov.uk, example.org]\n"
+
+    static func configuration(for profile: Profile) -> String? {
+        switch profile {
+        case .packaged: nil
+        case .enforce: protectedDomains + "actions: {medium: tempfail, high: reject}\n"
+        case .tag: protectedDomains + "actions: {medium: tag, high: tag}\n"
+        case .logOnly: protectedDomains + "mode: log-only\nactions: {medium: tempfail, high: reject}\n"
+        }
+    }
+
+    static var packagedConfigPath: String {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 { url.deleteLastPathComponent() }
+        return url.appendingPathComponent("packaging/misdirect-milter.yml").path
+    }
+
+    init() throws {
+        guard getuid() == 0 else {
+            throw Command.Failure(description: "the Postfix integration tests run a private Postfix and need root")
+        }
+        root = "/tmp/misdirect-it-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: root + "/log", withIntermediateDirectories: true)
+        var milters: [Profile: MilterProcess] = [:]
+        for profile in Profile.allCases {
+            milters[profile] = profile == .packaged
+                ? try MilterProcess(name: profile.rawValue, root: root, socket: "inet:8897@127.0.0.1", configuration: nil, configPath: Self.packagedConfigPath)
+                : try MilterProcess(name: profile.rawValue, root: root, socket: "unix:\(root)/\(profile.rawValue).sock", configuration: Self.configuration(for: profile))
+        }
+        self.milters = milters
+        var ports: [Profile: UInt16] = [:]
+        for profile in Profile.allCases { ports[profile] = try Loopback.freePort() }
+        self.ports = ports
+        sink = SmtpSink(port: try Loopback.freePort(), directory: root + "/sink")
+        postfix = PostfixInstance(
+            root: root, relayPort: sink.port,
+            listeners: Profile.allCases.map { PostfixInstance.Listener(port: ports[$0]!, milter: milters[$0]!.postfixSocket) })
+    }
+
+    func start() throws {
+        if Loopback.isListening(8897) {
+            throw Command.Failure(description: "something already listens on 127.0.0.1:8897, the packaged configuration's port")
+        }
+        try sink.start(log: root + "/log/sink.log")
+        for milter in milters.values { try milter.start() }
+        try postfix.start()
+    }
+
+    func stop() {
+        postfix.stop()
+        for milter in milters.values { milter.signal(SIGTERM) }
+        for milter in milters.values { milter.stop() }
+        sink.stop()
+        if ProcessInfo.processInfo.environment["MISDIRECT_KEEP_TEST_DIRS"] == nil {
+            try? FileManager.default.removeItem(atPath: root)
+        }
+    }
+
+    /// Sends through the smtpd filtered by `profile`'s milter.
+    func send(via profile: Profile, to recipients: [String], subject: String, headers: [String] = []) throws -> Swaks.Transcript {
+        try Swaks.send(port: ports[profile]!, to: recipients, subject: subject, headers: headers)
+    }
+
+    /// A subject no other test uses, to find this test's message at the sink.
+    static func uniqueSubject(_ label: String) -> String {
+        "\(label) [\(UUID().uuidString.prefix(8))]"
+    }
+}
+
+/// Starts a ``PostfixEnvironment`` for the suite it is applied to and stops it afterwards.
+struct PostfixEnvironmentTrait: SuiteTrait, TestScoping {
+    var isRecursive: Bool { false }
+
+    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+        let environment = try PostfixEnvironment()
+        defer { environment.stop() }
+        do {
+            try environment.start()
+        } catch {
+            environment.stop()
+            throw error
+        }
+        try await PostfixEnvironment.$current.withValue(environment) { try await function() }
+    }
+}
+
+extension Trait where Self == PostfixEnvironmentTrait {
+    /// Runs the suite against a private Postfix with misdirect-milter processes.
+    static var postfixEnvironment: Self { Self() }
+}
+
+/// The environment of the running suite.
+func environment() throws -> PostfixEnvironment {
+    try #require(PostfixEnvironment.current, "the suite needs the .postfixEnvironment trait")
+}

@@ -1,0 +1,106 @@
+import Foundation
+
+/// Postfix's `smtp-sink` on loopback, keeping every message it receives as a file.
+final class SmtpSink {
+    let port: UInt16
+    let directory: String
+    private var process: Process?
+
+    init(port: UInt16, directory: String) {
+        self.port = port
+        self.directory = directory
+    }
+
+    func start(log: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Command.run("chown", ["postfix", directory])
+        // -d: one file per transaction; -u: drop to the postfix user; 200: backlog.
+        process = try Command.start(
+            "smtp-sink", ["-u", "postfix", "-d", "\(directory)/%Y%m%d%H%M%S.", "127.0.0.1:\(port)", "200"], log: log)
+        guard Command.waitUntil(timeout: .seconds(10), { Loopback.isListening(port) }) else {
+            throw Command.Failure(description: "smtp-sink did not start on port \(port)")
+        }
+    }
+
+    func stop() {
+        if let process { Command.stop(process) }
+    }
+
+    /// Every message received so far.
+    func messages() -> [ReceivedMessage] {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return files.sorted().compactMap { name in
+            guard let data = FileManager.default.contents(atPath: "\(directory)/\(name)") else { return nil }
+            return ReceivedMessage(String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    /// The messages whose Subject contains `token`, waiting up to `timeout` for at least one.
+    func messages(withSubjectContaining token: String, timeout: Duration = .seconds(20)) -> [ReceivedMessage] {
+        var found: [ReceivedMessage] = []
+        _ = Command.waitUntil(timeout: timeout) {
+            found = messages().filter { $0.header("Subject").contains { $0.contains(token) } }
+            return !found.isEmpty
+        }
+        return found
+    }
+}
+
+/// A message as smtp-sink wrote it: its envelope recipients and its headers, unfolded.
+struct ReceivedMessage {
+    let text: String
+    /// `name: value` pairs in order, with folded lines joined.
+    let headers: [(name: String, value: String)]
+
+    init(_ text: String) {
+        self.text = text
+        var headers: [(name: String, value: String)] = []
+        for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
+            if line.isEmpty { break }
+            if line.first == " " || line.first == "\t", !headers.isEmpty {
+                headers[headers.count - 1].value += " " + line.trimmingCharacters(in: .whitespaces)
+            } else if let colon = line.firstIndex(of: ":") {
+                headers.append((String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+            }
+        }
+        self.headers = headers
+    }
+
+    /// The values of every header with this name, case-insensitively.
+    func header(_ name: String) -> [String] {
+        headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
+    }
+
+    /// The envelope recipients, from smtp-sink's `X-Rcpt-Args` lines.
+    var recipients: [String] {
+        header("X-Rcpt-Args").map { String($0.split(separator: " ").first ?? "") }
+    }
+
+    /// The `X-Misdirection-Risk` header split into items; nil unless there is exactly one.
+    var risk: RiskItems? {
+        let values = header("X-Misdirection-Risk")
+        guard values.count == 1 else { return nil }
+        return RiskItems(values[0])
+    }
+}
+
+/// The items of an `X-Misdirection-Risk` value, parsed independently of the library.
+struct RiskItems {
+    let level: String
+    let pairs: [(key: String, value: String)]
+
+    init(_ value: String) {
+        let items = value.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+        level = items.first ?? ""
+        pairs = items.dropFirst().compactMap { item in
+            guard let equals = item.firstIndex(of: "=") else { return nil }
+            return (String(item[..<equals]), String(item[item.index(after: equals)...]))
+        }
+    }
+
+    /// The first value for a key.
+    subscript(key: String) -> String? { pairs.first { $0.key == key }?.value }
+
+    /// Every value for a key, in order.
+    func all(_ key: String) -> [String] { pairs.filter { $0.key == key }.map(\.value) }
+}

@@ -36,6 +36,20 @@ final class PostfixEnvironment: Sendable {
         }
     }
 
+    /// The packaged configuration as shipped. Several checkouts testing on one machine can set
+    /// `MISDIRECT_TEST_PACKAGED_PORT` to move it off 8897; nothing else in it changes.
+    static func packagedMilter(root: String) throws -> MilterProcess {
+        guard let port = ProcessInfo.processInfo.environment["MISDIRECT_TEST_PACKAGED_PORT"] else {
+            return try MilterProcess(name: "packaged", root: root, socket: "inet:8897@127.0.0.1", configuration: nil, configPath: packagedConfigPath)
+        }
+        let socket = "inet:\(port)@127.0.0.1"
+        let text = try String(contentsOfFile: packagedConfigPath, encoding: .utf8)
+            .replacingOccurrences(of: "\nsocket: inet:8897@127.0.0.1\n", with: "\nsocket: \(socket)\n")
+        let path = "\(root)/packaged.yml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return try MilterProcess(name: "packaged", root: root, socket: socket, configuration: nil, configPath: path)
+    }
+
     static var packagedConfigPath: String {
         var url = URL(fileURLWithPath: #filePath)
         for _ in 0..<4 { url.deleteLastPathComponent() }
@@ -49,11 +63,12 @@ final class PostfixEnvironment: Sendable {
         root = "/tmp/misdirect-it-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: root + "/log", withIntermediateDirectories: true)
         var milters: [Profile: MilterProcess] = [:]
-        for profile in Profile.allCases {
-            milters[profile] = profile == .packaged
-                ? try MilterProcess(name: profile.rawValue, root: root, socket: "inet:8897@127.0.0.1", configuration: nil, configPath: Self.packagedConfigPath)
-                : try MilterProcess(name: profile.rawValue, root: root, socket: "unix:\(root)/\(profile.rawValue).sock", configuration: Self.configuration(for: profile))
+        for profile in Profile.allCases where profile != .packaged {
+            milters[profile] = try MilterProcess(
+                name: profile.rawValue, root: root, socket: "unix:\(root)/\(profile.rawValue).sock",
+                configuration: Self.configuration(for: profile))
         }
+        milters[.packaged] = try Self.packagedMilter(root: root)
         self.milters = milters
         var ports: [Profile: UInt16] = [:]
         for profile in Profile.allCases { ports[profile] = try Loopback.freePort() }
@@ -65,8 +80,8 @@ final class PostfixEnvironment: Sendable {
     }
 
     func start() throws {
-        if Loopback.isListening(8897) {
-            throw Command.Failure(description: "something already listens on 127.0.0.1:8897, the packaged configuration's port")
+        if milters[.packaged]!.isListening {
+            throw Command.Failure(description: "something already listens on \(milters[.packaged]!.socket), the packaged configuration's socket")
         }
         try sink.start(log: root + "/log/sink.log")
         for milter in milters.values { try milter.start() }

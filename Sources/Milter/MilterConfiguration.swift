@@ -73,6 +73,8 @@ public struct MilterStages: OptionSet, Sendable, Hashable {
     public static let headers = MilterStages(rawValue: 1 << 4)
     /// End of headers (`SMFIP_NOEOH` when absent).
     public static let endOfHeaders = MilterStages(rawValue: 1 << 5)
+    /// Body chunks (`SMFIP_NOBODY` when absent; with it, `SMFIP_SKIP` is asked for).
+    public static let body = MilterStages(rawValue: 1 << 6)
 }
 
 /// Changes a session may make at end of message; the MTA must allow each one.

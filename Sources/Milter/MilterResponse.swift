@@ -14,6 +14,9 @@ public enum MilterResponse: Sendable, Equatable {
     case tempfail
     /// Accept but silently drop the message (`SMFIS_DISCARD`).
     case discard
+    /// From the body stage: send no more body chunks of this message (`SMFIS_SKIP`). Where
+    /// the MTA cannot skip, libmilter answers continue.
+    case skip
     /// Refuse with this SMTP reply (`smfi_setreply` or `smfi_setmlreply`, then
     /// `SMFIS_REJECT` for 5xx or `SMFIS_TEMPFAIL` for 4xx).
     case reply(SMTPReply)

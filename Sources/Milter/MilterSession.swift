@@ -11,9 +11,10 @@
 /// - Important: Stages come in SMTP order: ``connect(hostname:address:context:)``,
 ///   ``helo(_:context:)``, then per message ``envelopeSender(_:context:)``, one
 ///   ``envelopeRecipient(_:context:)`` per recipient, ``header(name:value:context:)`` per header,
-///   ``endOfHeaders(context:)`` and ``endOfMessage(context:)``. ``abort(context:)`` ends a
-///   message early (RSET, or the client left) and ``close()`` ends the connection; a connection
-///   can carry several messages. ``close()`` is always the last call.
+///   ``endOfHeaders(context:)``, ``body(_:context:)`` per chunk and ``endOfMessage(context:)``.
+///   ``abort(context:)`` ends a message early (RSET, or the client left) and ``close()`` ends
+///   the connection; a connection can carry several messages. ``close()`` is always the last
+///   call.
 public protocol MilterSession: AnyObject {
     /// A client connected (`xxfi_connect`).
     /// - Parameters:
@@ -39,6 +40,10 @@ public protocol MilterSession: AnyObject {
     /// All headers have been seen (`xxfi_eoh`).
     func endOfHeaders(context: MilterContext) -> MilterResponse
 
+    /// A chunk of the body (`xxfi_body`), at most 64 KiB. Answer ``MilterResponse/skip`` to
+    /// receive no more of this message's body.
+    func body(_ chunk: [UInt8], context: MilterContext) -> MilterResponse
+
     /// The message is complete (`xxfi_eom`): the only stage where ``MilterContext`` may modify
     /// the message.
     func endOfMessage(context: MilterContext) -> MilterResponse
@@ -57,6 +62,7 @@ extension MilterSession {
     public func envelopeRecipient(_ arguments: [[UInt8]], context: MilterContext) -> MilterResponse { .continue }
     public func header(name: [UInt8], value: [UInt8], context: MilterContext) -> MilterResponse { .continue }
     public func endOfHeaders(context: MilterContext) -> MilterResponse { .continue }
+    public func body(_ chunk: [UInt8], context: MilterContext) -> MilterResponse { .continue }
     public func endOfMessage(context: MilterContext) -> MilterResponse { .continue }
     public func abort(context: MilterContext) {}
     public func close() {}

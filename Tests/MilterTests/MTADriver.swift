@@ -6,7 +6,7 @@ import Foundation
 /// A test tool for the Milter library; the integration tests use a real Postfix instead.
 final class MTAConnection {
     enum Reply: Equatable {
-        case `continue`, accept, reject, tempfail, discard
+        case `continue`, accept, reject, tempfail, discard, skip
         /// `y`: an SMTP reply set with smfi_setreply, such as "550 5.7.1 text".
         case text(String)
     }
@@ -109,6 +109,10 @@ final class MTAConnection {
         try stage("L", Self.cString(name) + value + [0], skipBit: 0x20, noReplyBit: 0x80)
     }
 
+    func body(_ chunk: [UInt8]) throws -> Reply? {
+        try stage("B", chunk, skipBit: 0x10, noReplyBit: 0x80000)
+    }
+
     func endOfHeaders() throws -> Reply? {
         try stage("N", [], skipBit: 0x40, noReplyBit: 0x40000)
     }
@@ -158,6 +162,7 @@ final class MTAConnection {
         case UInt8(ascii: "r"): return .reject
         case UInt8(ascii: "t"): return .tempfail
         case UInt8(ascii: "d"): return .discard
+        case UInt8(ascii: "s"): return .skip
         case UInt8(ascii: "y"): return .text(String(decoding: data.prefix { $0 != 0 }, as: UTF8.self))
         default: throw DriverError(description: "unexpected reply \(Character(Unicode.Scalar(command)))")
         }

@@ -5,16 +5,18 @@ import Testing
 /// Drives the Milter library through real libmilter with the MTA side of the protocol.
 @Suite(.serialized)
 struct MilterServerTests {
-    @Test("negotiates away the body and unused stages, and asks for the configured macros")
+    @Test("negotiates away unused stages, asks for skip with the body, and for the configured macros")
     func negotiation() throws {
         let connection = try MTAConnection(unixPath: ProbeMilter.socketPath)
         let negotiated = try connection.negotiate()
-        #expect(negotiated.steps & 0x10 != 0, "SMFIP_NOBODY")
+        #expect(negotiated.steps & 0x10 == 0, "the probe wants the body (no SMFIP_NOBODY)")
+        #expect(negotiated.steps & 0x400 != 0, "SMFIP_SKIP with the body")
         #expect(negotiated.steps & 0x01 != 0, "SMFIP_NOCONNECT: the probe does not use connect")
         #expect(negotiated.steps & 0x08 == 0, "recipients are wanted")
         #expect(negotiated.actions & 0x01 != 0, "SMFIF_ADDHDRS")
         #expect(negotiated.actions & 0x10 != 0, "SMFIF_CHGHDRS")
-        #expect(negotiated.actions & 0x04 == 0, "SMFIF_ADDRCPT was not asked for")
+        #expect(negotiated.actions & 0x24 == 0x24, "SMFIF_QUARANTINE and SMFIF_ADDRCPT")
+        #expect(negotiated.actions & 0x08 == 0, "SMFIF_DELRCPT was not asked for")
         #expect(negotiated.macros[5] == "i", "queue id requested at end of message")
         try connection.quit()
     }
@@ -48,6 +50,35 @@ struct MilterServerTests {
             .changeHeader(index: 1, name: "X-Probe", value: ""),
             .addHeader(name: "X-Probe-Result", value: "rcpts=2; queue=4ABCDEF Injected: yes"),
         ])
+        try connection.quit()
+    }
+
+    @Test("sees the body until it answers skip")
+    func bodyAndSkip() throws {
+        let connection = try ProbeMilter.connection()
+        _ = try connection.mail([Array("<a@example.org>".utf8)])
+        _ = try connection.rcpt([Array("<one@example.net>".utf8)])
+        #expect(try connection.body(Array(repeating: 0x41, count: 1000)) == .continue)
+        #expect(try connection.body(Array(repeating: 0x42, count: 500)) == .continue)
+        var (changes, _) = try connection.endOfMessage()
+        #expect(changes.contains(.addHeader(name: "X-Probe-Body", value: "1500")))
+        _ = try connection.mail([Array("<a@example.org>".utf8)])
+        _ = try connection.rcpt([Array("<skipbody@example.net>".utf8)])
+        #expect(try connection.body(Array(repeating: 0x41, count: 10)) == .skip)
+        (changes, _) = try connection.endOfMessage()
+        #expect(changes.contains(.addHeader(name: "X-Probe-Body", value: "10")))
+        try connection.quit()
+    }
+
+    @Test("quarantines and adds a recipient at end of message, with the reason kept on one line")
+    func quarantineAndAddRecipient() throws {
+        let connection = try ProbeMilter.connection()
+        _ = try connection.mail([Array("<a@example.org>".utf8)])
+        _ = try connection.rcpt([Array("<hold-copy@example.net>".utf8)])
+        let (changes, reply) = try connection.endOfMessage()
+        #expect(reply == .continue)
+        #expect(changes.contains(.quarantine(reason: "probe hold  Injected: yes")))
+        #expect(changes.contains(.addRecipient("<review@example.org>")))
         try connection.quit()
     }
 

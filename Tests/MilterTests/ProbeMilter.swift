@@ -9,18 +9,27 @@ import Synchronization
 ///   `tempfail` a 450, `refuse` a bare reject.
 /// - Headers named `X-Probe` are counted and removed at end of message; `X-Probe-Result` is added
 ///   with the recipient count and the queue id macro.
+/// - Body bytes are counted (`X-Probe-Body`); a recipient containing `skipbody` makes the first
+///   chunk answer skip. A recipient containing `hold` quarantines the message, `copy` adds
+///   `<review@example.org>`.
 final class ProbeSession: MilterSession {
     static let made = Atomic<Int>(0)
     static let closed = Atomic<Int>(0)
 
     private var recipients = 0
     private var probes = 0
+    private var bodyBytes = 0
+    private var skipBody = false
+    private var hold = false
+    private var copy = false
 
     init() { Self.made.add(1, ordering: .relaxed) }
 
     func envelopeSender(_ arguments: [[UInt8]], context: MilterContext) -> MilterResponse {
         recipients = 0
         probes = 0
+        bodyBytes = 0
+        (skipBody, hold, copy) = (false, false, false)
         return .continue
     }
 
@@ -34,6 +43,9 @@ final class ProbeSession: MilterSession {
             return .reply(SMTPReply(code: "550", enhancedCode: "5.7.1", text: "no \(address)\r\nInjected: 100%")!)
         }
         recipients += 1
+        skipBody = skipBody || address.contains("skipbody")
+        hold = hold || address.contains("hold")
+        copy = copy || address.contains("copy")
         return .continue
     }
 
@@ -42,8 +54,16 @@ final class ProbeSession: MilterSession {
         return .continue
     }
 
+    func body(_ chunk: [UInt8], context: MilterContext) -> MilterResponse {
+        bodyBytes += chunk.count
+        return skipBody ? .skip : .continue
+    }
+
     func endOfMessage(context: MilterContext) -> MilterResponse {
         do {
+            if bodyBytes > 0 { try context.addHeader("X-Probe-Body", value: "\(bodyBytes)") }
+            if hold { try context.quarantine(reason: "probe hold\r\nInjected: yes") }
+            if copy { try context.addRecipient("<review@example.org>") }
             for index in stride(from: probes, to: 0, by: -1) {
                 try context.changeHeader("X-Probe", occurrence: index, value: nil)
             }
@@ -63,8 +83,8 @@ enum ProbeMilter {
         let path = FileManager.default.temporaryDirectory.path + "/probe-milter-\(getpid()).sock"
         let configuration = MilterConfiguration(
             name: "probe", socket: .unix(path: path),
-            stages: [.envelopeSender, .envelopeRecipient, .headers],
-            actions: [.addHeaders, .changeHeaders],
+            stages: [.envelopeSender, .envelopeRecipient, .headers, .body],
+            actions: [.addHeaders, .changeHeaders, .quarantine, .addRecipients],
             macros: [.endOfMessage: ["i"]])
         let server = MilterServer(configuration: configuration) { ProbeSession() }
         try! server.open()

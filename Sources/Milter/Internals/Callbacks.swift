@@ -19,6 +19,8 @@ let liveSessionCount = Atomic<Int>(0)
 /// The per-connection object libmilter holds through `smfi_setpriv`.
 final class Connection {
     let session: any MilterSession
+    /// The MTA accepted SMFIP_SKIP at negotiation, so a body stage may answer skip.
+    var canSkip = false
 
     init(session: any MilterSession) {
         self.session = session
@@ -70,6 +72,11 @@ enum Callbacks {
         desc.xxfi_eoh = { ctx in
             Callbacks.run(ctx) { session, context in session.endOfHeaders(context: context) }
         }
+        desc.xxfi_body = { ctx, chunk, length in
+            Callbacks.run(ctx) { session, context in
+                session.body(chunk.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? [], context: context)
+            }
+        }
         desc.xxfi_eom = { ctx in
             Callbacks.run(ctx) { session, context in session.endOfMessage(context: context) }
         }
@@ -98,6 +105,7 @@ enum Callbacks {
         let wanted = Negotiation.flags(for: configuration, offeredActions: offeredActions, offeredProtocol: offeredProtocol)
         actions?.pointee = wanted.actions
         steps?.pointee = wanted.steps
+        connection(ctx)?.canSkip = wanted.steps & UInt(SMFIP_SKIP) != 0
         reserved2?.pointee = 0
         reserved3?.pointee = 0
         if wanted.actions & UInt(SMFIF_SETSYMLIST) != 0 {
@@ -147,11 +155,17 @@ enum Callbacks {
         case .reject: return .reject
         case .tempfail: return .tempfail
         case .discard: return .discard
+        case .skip: return skipNegotiated(ctx) ? .skip : .continue
         case let .reply(reply):
             // If libmilter refuses the text, the refusal still happens with the MTA's default text.
             try? LibMilter.setReply(ctx, reply)
             return reply.isTemporary ? .tempfail : .reject
         }
+    }
+
+    /// Whether the MTA agreed to SMFIP_SKIP on this connection (recorded at negotiation).
+    static func skipNegotiated(_ ctx: OpaquePointer) -> Bool {
+        existingConnection(ctx)?.canSkip ?? false
     }
 
     // MARK: Conversions

@@ -13,9 +13,11 @@ enum Negotiation {
         if configuration.actions.contains(.addRecipients) { actions |= UInt(SMFIF_ADDRCPT) }
         if configuration.macros.values.contains(where: { !$0.isEmpty }) { actions |= UInt(SMFIF_SETSYMLIST) }
 
-        // Ask not to be sent what no stage uses. Never the body, unknown commands or DATA.
-        var steps = UInt(SMFIP_NOBODY) | UInt(SMFIP_NOUNKNOWN) | UInt(SMFIP_NODATA)
+        // Ask not to be sent what no stage uses; never unknown commands or DATA.
+        var steps = UInt(SMFIP_NOUNKNOWN) | UInt(SMFIP_NODATA)
         let stages = configuration.stages
+        // The body only when asked for, and then with skip, so a session can stop it early.
+        steps |= stages.contains(.body) ? UInt(SMFIP_SKIP) : UInt(SMFIP_NOBODY)
         if !stages.contains(.connect) { steps |= UInt(SMFIP_NOCONNECT) }
         if !stages.contains(.helo) { steps |= UInt(SMFIP_NOHELO) }
         if !stages.contains(.envelopeSender) { steps |= UInt(SMFIP_NOMAIL) }

@@ -15,6 +15,8 @@ struct Status: RawRepresentable, Equatable {
     static let accept = Status(rawValue: sfsistat(SMFIS_ACCEPT))
     /// `SMFIS_TEMPFAIL`
     static let tempfail = Status(rawValue: sfsistat(SMFIS_TEMPFAIL))
+    /// `SMFIS_SKIP`
+    static let skip = Status(rawValue: sfsistat(SMFIS_SKIP))
     /// `SMFIS_ALL_OPTS`: at negotiation, take every option the MTA offered.
     static let allOptions = Status(rawValue: sfsistat(SMFIS_ALL_OPTS))
 }

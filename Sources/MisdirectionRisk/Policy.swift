@@ -4,11 +4,14 @@ public enum Action: Int, Sendable, Hashable, Comparable, CaseIterable, CustomStr
     case accept = 0
     /// Deliver, marked for review in the header (`action=tag`).
     case tag = 1
+    /// Accept from the sender but hold the whole message in the MTA's hold queue until someone
+    /// releases or drops it (`misdirect-milter held`). The sender sees a normal acceptance.
+    case quarantine = 2
     /// Refuse the recipient for now with `450 4.7.1`: the sender's MTA retries, the sender is
     /// told only if it keeps failing.
-    case tempfail = 2
+    case tempfail = 3
     /// Refuse the recipient with `550 5.7.1`: the sender learns at once.
-    case reject = 3
+    case reject = 4
 
     /// Parses `accept`, `tag`, `tempfail` or `reject`.
     public init?(name: String) {
@@ -25,6 +28,7 @@ public enum Action: Int, Sendable, Hashable, Comparable, CaseIterable, CustomStr
         switch self {
         case .accept: "accept"
         case .tag: "tag"
+        case .quarantine: "quarantine"
         case .tempfail: "tempfail"
         case .reject: "reject"
         }
@@ -88,7 +92,8 @@ public struct Decision: Sendable, Hashable {
     }
 
     /// What actually happens: the policy's action in enforce mode; in log-only mode the
-    /// recipient is accepted (tagged when the policy would do anything but accept).
+    /// recipient is accepted (tagged when the policy would do anything but accept), and nothing
+    /// is held.
     public var effectiveAction: Action {
         switch mode {
         case .enforce: action

@@ -19,6 +19,17 @@ struct PolicyTests {
         #expect(Policy(mode: .logOnly).decide(Fixtures.verdict("x@army.mil")).effectiveAction == .accept)
     }
 
+    @Test("quarantine holds without refusing, and holds nothing in log-only mode")
+    func quarantine() {
+        let enforce = Policy(mode: .enforce, actions: [.high: .quarantine]).decide(Fixtures.verdict("x@army.ml"))
+        #expect(enforce.effectiveAction == .quarantine)
+        #expect(!enforce.effectiveAction.refuses)
+        let dryRun = Policy(mode: .logOnly, actions: [.high: .quarantine]).decide(Fixtures.verdict("x@army.ml"))
+        #expect(dryRun.action == .quarantine)
+        #expect(dryRun.effectiveAction == .tag)
+        #expect(Action.tag < .quarantine && .quarantine < .tempfail)
+    }
+
     @Test("explains what looks wrong and suggests the intended address")
     func explanation() {
         let decision = Policy().decide(Fixtures.verdict("j.smith@army.ml"))

@@ -33,6 +33,23 @@ struct Configuration: Sendable {
     /// `log_level`: `trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical`.
     var logLevel: Logger.Level = .info
 
+    /// `review`: where reviewers get flagged mail; nil when not configured.
+    var review: ReviewConfiguration?
+
     /// The policy this configuration describes.
     var policy: Policy { Policy(mode: mode, actions: actions) }
+}
+
+/// The `review` section: a mailbox that sees tagged and held mail without shell access.
+struct ReviewConfiguration: Sendable, Equatable {
+    /// `review.mailbox`: added as a recipient of tagged messages; sent a notice with the held
+    /// message attached when a message is held.
+    var mailbox: EmailAddress
+    /// `review.relay`: the SMTP server (`host:port`) the notices for held messages are
+    /// submitted to, normally the MTA's own loopback listener.
+    var relayHost = "127.0.0.1"
+    var relayPort: UInt16 = 25
+    /// `review.max_size`: the largest held message attached to a notice, in bytes; a larger
+    /// one is attached truncated, with a note.
+    var maxSize = 10_240_000
 }

@@ -8,7 +8,7 @@ import Yams
 /// and key of the problem.
 enum ConfigurationLoader {
     /// The top-level keys, for checking and for suggestions.
-    static let keys = ["socket", "socket_mode", "socket_group", "mode", "protected", "trusted", "actions", "public_suffix_list", "log_level"]
+    static let keys = ["socket", "socket_mode", "socket_group", "mode", "protected", "trusted", "actions", "public_suffix_list", "log_level", "review"]
 
     /// Reads and parses the file at `path`.
     static func load(path: String) throws(ConfigurationError) -> Configuration {
@@ -69,6 +69,8 @@ enum ConfigurationLoader {
                 configuration.trustedDomains = try reader.domains(value, key: key)
             case "actions":
                 configuration.actions = try reader.actions(value, key: key)
+            case "review":
+                configuration.review = try reader.review(value, key: key)
             case "public_suffix_list":
                 configuration.publicSuffixListPath = try reader.string(value, key: key)
             case "log_level":
@@ -178,6 +180,43 @@ struct NodeReader {
             }
         }
         return domains
+    }
+
+    /// The `review` section: `mailbox` (required), `relay`, `max_size`.
+    func review(_ node: Node, key: String) throws(ConfigurationError) -> ReviewConfiguration? {
+        if ConfigurationLoader.isNull(node) { return nil }
+        var mailbox: EmailAddress?
+        var relay: (String, UInt16)?
+        var maxSize: Int?
+        for (keyNode, value) in try mapping(node, key: key) {
+            let name = try string(keyNode, key: key)
+            let path = "\(key).\(name)"
+            switch name {
+            case "mailbox":
+                let text = try string(value, key: path)
+                guard case .address(let address) = EmailAddress.parsePath(text.utf8), !address.isAddressLiteral else {
+                    throw error(value, key: path, "\"\(text)\" is not an email address")
+                }
+                mailbox = address
+            case "relay":
+                let text = try string(value, key: path)
+                guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]), port > 0 else {
+                    throw error(value, key: path, "\"\(text)\" is not host:port, such as 127.0.0.1:25")
+                }
+                relay = (String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
+            case "max_size":
+                let text = try string(value, key: path)
+                guard let size = Int(text), size >= 0 else { throw error(value, key: path, "\"\(text)\" is not a size in bytes") }
+                maxSize = size
+            default:
+                throw error(keyNode, key: path, "unknown key\(ConfigurationLoader.suggestion(for: name, among: ["mailbox", "relay", "max_size"]))")
+            }
+        }
+        guard let mailbox else { throw error(node, key: key, "mailbox is required, such as review@example.org") }
+        var review = ReviewConfiguration(mailbox: mailbox)
+        if let relay { (review.relayHost, review.relayPort) = relay }
+        if let maxSize { review.maxSize = maxSize }
+        return review
     }
 
     /// `level: action` pairs on top of the defaults.

@@ -3,31 +3,47 @@ import Milter
 import MisdirectionRisk
 
 /// The milter session of one MTA connection: classifies each recipient at RCPT, refuses those
-/// the policy refuses, and at end of message removes forged verdict headers and adds ours.
+/// the policy refuses, and at end of message removes forged verdict headers, adds ours, and
+/// holds or copies the message for review when the policy says so.
 final class MisdirectionSession: MilterSession {
-    /// The stages, actions and macros this session needs from the MTA.
-    static let stages: MilterStages = [.envelopeSender, .envelopeRecipient, .headers]
-    static let actions: MilterActions = [.addHeaders, .changeHeaders]
+    /// The stages this session needs; the body only when held mail is copied to reviewers.
+    static func stages(reviewing: Bool) -> MilterStages {
+        reviewing ? [.envelopeSender, .envelopeRecipient, .headers, .body] : [.envelopeSender, .envelopeRecipient, .headers]
+    }
+    static let actions: MilterActions = [.addHeaders, .changeHeaders, .quarantine, .addRecipients]
     static let macros: [MacroStage: [String]] = [
         .envelopeSender: ["i", "{auth_authen}"],
         .envelopeRecipient: ["i"],
         .endOfMessage: ["i"],
     ]
 
-    private let engine: Engine
-    private let logger: Logger
-    private var message = MessageState()
+    let engine: Engine
+    let logger: Logger
+    private let notifier: ReviewNotifier?
+    var message = MessageState()
 
     /// What is known about the message in progress.
     struct MessageState {
         var sender = ""
         var decisions: [Decision] = []
         var forgedHeaders = 0
+        /// The message's headers as received, for the copy attached to a review notice.
+        var headers: [(name: [UInt8], value: [UInt8])] = []
+        var body: [UInt8] = []
+        var bodyTruncated = false
+
+        /// The strongest action carried out for a recipient this copy goes to.
+        var action: Action {
+            decisions.map(\.effectiveAction).filter { !$0.refuses }.max() ?? .accept
+        }
     }
 
-    init(engine: Engine, logger: Logger) {
+    /// - Parameter notifier: sends notices of held mail to the review mailbox; nil when the
+    ///   configuration at start had no review mailbox.
+    init(engine: Engine, logger: Logger, notifier: ReviewNotifier?) {
         self.engine = engine
         self.logger = logger
+        self.notifier = notifier
     }
 
     func envelopeSender(_ arguments: [[UInt8]], context: MilterContext) -> MilterResponse {
@@ -48,31 +64,51 @@ final class MisdirectionSession: MilterSession {
     }
 
     func header(name: [UInt8], value: [UInt8], context: MilterContext) -> MilterResponse {
-        if Self.isRiskHeader(name) { message.forgedHeaders += 1 }
+        if Self.isRiskHeader(name) {
+            message.forgedHeaders += 1
+        } else {
+            message.headers.append((name, value))
+        }
+        return .continue
+    }
+
+    func body(_ chunk: [UInt8], context: MilterContext) -> MilterResponse {
+        guard let review = engine.configuration.review, notifier != nil, message.action == .quarantine else { return .skip }
+        let room = review.maxSize - message.body.count
+        message.body += chunk.prefix(max(room, 0))
+        if chunk.count > room { message.bodyTruncated = true }
         return .continue
     }
 
     func endOfMessage(context: MilterContext) -> MilterResponse {
         let queueID = context.macro("i")
+        let action = message.action
+        let headerValue = RiskHeader.value(for: message.decisions, mode: engine.policy.mode)
         do {
             // From the last to the first, so each index still names the header it did.
             for occurrence in stride(from: message.forgedHeaders, to: 0, by: -1) {
                 try context.changeHeader(RiskHeader.name, occurrence: occurrence, value: nil)
             }
-            try context.insertHeader(RiskHeader.name, value: RiskHeader.value(for: message.decisions, mode: engine.policy.mode), at: 0)
+            try context.insertHeader(RiskHeader.name, value: headerValue, at: 0)
+            if action == .quarantine {
+                try context.quarantine(reason: holdReason)
+            }
+            if action == .tag, let review = engine.configuration.review {
+                try context.addRecipient("<\(review.mailbox)>")
+            }
         } catch {
-            // The MTA refused a header change: do not let the message through unchecked.
-            logger.error("could not change headers", metadata: ["mail.queue_id": "\(queueID ?? "NOQUEUE")", "error": "\(error)"])
+            // The MTA refused a change: do not let the message through unchecked.
+            logger.error("could not change the message; asking the client to retry", metadata: [
+                "mail.queue_id": "\(queueID ?? "NOQUEUE")", "error": "\(error)",
+            ])
+            message = MessageState()
             return .tempfail
         }
-        if message.forgedHeaders > 0 {
-            logger.warning("removed forged header", metadata: [
-                "mail.queue_id": "\(queueID ?? "NOQUEUE")", "mail.sender": "\(message.sender)",
-                "header.count": "\(message.forgedHeaders)",
-            ])
-        }
-        for decision in message.decisions where !decision.effectiveAction.refuses {
-            log(decision, queueID: queueID)
+        logEndOfMessage(queueID: queueID, action: action)
+        if action == .quarantine, let notifier, let review = engine.configuration.review {
+            notifier.submit(ReviewNotice(
+                queueID: queueID ?? "unknown", sender: message.sender, reason: holdReason, review: review,
+                riskHeader: headerValue, headers: message.headers, body: message.body, truncated: message.bodyTruncated))
         }
         message = MessageState()
         return .continue
@@ -82,40 +118,14 @@ final class MisdirectionSession: MilterSession {
         message = MessageState()
     }
 
-    // MARK: Helpers
-
-    private func log(_ decision: Decision, queueID: String?) {
-        let verdict = decision.verdict
-        var metadata: Logger.Metadata = [
-            "mail.queue_id": "\(queueID ?? "NOQUEUE")",
-            "mail.sender": "\(message.sender)",
-            "rcpt.address": "\(verdict.address.map { "<\($0)>" } ?? verdict.input)",
-            "risk.level": "\(verdict.level)",
-            "risk.score": "\(verdict.score)",
-            "risk.action": "\(decision.action)",
-            "risk.mode": "\(decision.mode)",
-        ]
-        if !verdict.reasons.isEmpty { metadata["risk.reasons"] = "\(verdict.rules.map(\.id).joined(separator: ","))" }
-        if let suspected = verdict.suspectedDomain { metadata["risk.suspected"] = "\(suspected)" }
-        if let note = verdict.note { metadata["risk.note"] = "\(note)" }
-        let text: Logger.Message = switch (decision.mode, decision.action) {
-        case (.logOnly, let action) where action != .accept: "log-only: would \(action) recipient"
-        case (_, .reject): "rejected recipient"
-        case (_, .tempfail): "tempfailed recipient"
-        case (_, .tag): "tagged recipient"
-        case (_, .accept): "accepted recipient"
-        }
-        logger.info(text, metadata: metadata)
-    }
-
-    /// `550 5.7.1` (reject) or `450 4.7.1` (tempfail) with the explanation and the suggestion.
-    static func reply(for decision: Decision) -> SMTPReply {
-        let temporary = decision.action == .tempfail
-        let rules = decision.verdict.rules.map(\.id).joined(separator: ",")
-        var text = "Recipient address rejected: \(decision.explanation)"
-        if text.count > 400 { text = String(text.prefix(400)) + "..." }
-        text += temporary ? " (misdirect-milter: \(rules); temporary, will be retried)" : " (misdirect-milter: \(rules))"
-        return SMTPReply(code: temporary ? "450" : "550", enhancedCode: temporary ? "4.7.1" : "5.7.1", text: text)!
+    /// Why the message is held, for `postqueue` and the review notice: each recipient the
+    /// policy holds, what looks wrong and the rules.
+    var holdReason: String {
+        let held = message.decisions.filter { $0.effectiveAction == .quarantine }
+        let text = held.map { decision in
+            "\(decision.verdict.address?.description ?? decision.verdict.input): \(decision.explanation) [\(decision.verdict.rules.map(\.id).joined(separator: ","))]"
+        }.joined(separator: "; ")
+        return "misdirect-milter: " + (text.count > 400 ? String(text.prefix(400)) + "..." : text)
     }
 
     private static let riskHeaderName = Array(RiskHeader.name.lowercased().utf8)

@@ -34,13 +34,16 @@ struct Serve: ParsableCommand {
         let milterConfiguration = MilterConfiguration(
             name: "misdirect-milter",
             socket: engine.configuration.socket,
-            stages: MisdirectionSession.stages,
+            stages: MisdirectionSession.stages(reviewing: engine.configuration.review != nil),
             actions: MisdirectionSession.actions,
             macros: MisdirectionSession.macros,
             unixSocketPermissions: UnixSocketPermissions(
                 mode: engine.configuration.socketMode, group: engine.configuration.socketGroupID))
+        // Held mail is copied to reviewers only if a review mailbox was configured at start:
+        // the body stage is negotiated once, with the MTA.
+        let notifier = engine.configuration.review.map { _ in ReviewNotifier(logger: logger) }
         let server = MilterServer(configuration: milterConfiguration) {
-            MisdirectionSession(engine: store.current, logger: logger)
+            MisdirectionSession(engine: store.current, logger: logger, notifier: notifier)
         }
         let signals = SignalWatcher()
         do {
@@ -85,6 +88,11 @@ struct Serve: ParsableCommand {
         let old = store.current
         do {
             let new = try Engine.load(path: options.path, generation: old.generation + 1)
+            if (new.configuration.review == nil) != (old.configuration.review == nil) {
+                logger.warning("adding or removing the review section takes effect at the next restart", metadata: [
+                    "review.mailbox": "\(new.configuration.review?.mailbox.description ?? "none")",
+                ])
+            }
             if new.configuration.socket != old.configuration.socket {
                 logger.warning("socket changes need a restart; still listening on the old one", metadata: [
                     "socket.old": "\(old.configuration.socket)", "socket.new": "\(new.configuration.socket)",

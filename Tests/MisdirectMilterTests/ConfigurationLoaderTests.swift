@@ -54,7 +54,7 @@ struct ConfigurationLoaderTests {
         ("socket: inet:8897@127.0.0.1\nmode: block\n", "bad.yml:2: mode: unknown mode \"block\"; expected enforce or log-only"),
         ("protectd:\n  - mil\n", "bad.yml:1: protectd: unknown key; did you mean \"protected\"?"),
         ("socket: inet:127.0.0.1:8897\n", "bad.yml:1: socket: \"inet:127.0.0.1:8897\" is Postfix's spelling; libmilter writes inet:8897@127.0.0.1"),
-        ("actions:\n  high: block\n", "bad.yml:2: actions.high: unknown action \"block\"; expected one of accept, tag, tempfail, reject"),
+        ("actions:\n  high: block\n", "bad.yml:2: actions.high: unknown action \"block\"; expected one of accept, tag, quarantine, tempfail, reject"),
         ("actions:\n  severe: reject\n", "bad.yml:2: actions.severe: unknown risk level; expected none, low, medium or high"),
         ("protected:\n  - mil\n  - \"bad domain\"\n", "bad.yml:3: protected: \"bad domain\" is not a domain: character ' ' not allowed in a domain"),
         ("protected: mil\n", "bad.yml:1: protected: expected a list of domains, one per line starting with \"- \""),
@@ -67,6 +67,38 @@ struct ConfigurationLoaderTests {
     func errors(text: String, expected: String) {
         #expect {
             try ConfigurationLoader.parse(text, file: "bad.yml")
+        } throws: { error in
+            let description = (error as? ConfigurationError)?.description ?? "\(error)"
+            if !description.hasPrefix(expected) { Issue.record("got: \(description)") }
+            return description.hasPrefix(expected)
+        }
+    }
+
+    @Test("reads the review section")
+    func review() throws {
+        let configuration = try ConfigurationLoader.parse("""
+            review:
+              mailbox: Review@Example.ORG
+              relay: "[::1]:2525"
+              max_size: 1000
+            """, file: "r.yml")
+        let review = try #require(configuration.review)
+        #expect(review.mailbox.description == "Review@example.org")
+        #expect(review.relayHost == "::1")
+        #expect(review.relayPort == 2525)
+        #expect(review.maxSize == 1000)
+        #expect(try ConfigurationLoader.parse("review:\n  mailbox: r@example.org\n", file: "r.yml").review?.relayPort == 25)
+    }
+
+    @Test("names the line and key of a bad review section", arguments: [
+        ("review:\n  relay: 127.0.0.1:25\n", "r.yml:2: review: mailbox is required"),
+        ("review:\n  mailbox: not-an-address\n", "r.yml:2: review.mailbox: \"not-an-address\" is not an email address"),
+        ("review:\n  mailbox: r@example.org\n  relay: localhost\n", "r.yml:3: review.relay: \"localhost\" is not host:port"),
+        ("review:\n  mailbox: r@example.org\n  mailbx: x\n", "r.yml:3: review.mailbx: unknown key; did you mean \"mailbox\"?"),
+    ])
+    func reviewErrors(text: String, expected: String) {
+        #expect {
+            try ConfigurationLoader.parse(text, file: "r.yml")
         } throws: { error in
             let description = (error as? ConfigurationError)?.description ?? "\(error)"
             if !description.hasPrefix(expected) { Issue.record("got: \(description)") }

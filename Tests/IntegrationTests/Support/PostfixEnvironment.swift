@@ -15,6 +15,9 @@ final class PostfixEnvironment: Sendable {
         case tag
         /// The enforce policy in log-only mode.
         case logOnly = "log-only"
+        /// Enforce; medium → tag, high → quarantine, with a review mailbox whose notices go back
+        /// through this profile's own smtpd.
+        case quarantine
     }
 
     @TaskLocal static var current: PostfixEnvironment?
@@ -27,12 +30,23 @@ final class PostfixEnvironment: Sendable {
 
     static let protectedDomains = "socket_group: postfix\nprotected: [mil, gov, gov.uk, example.org]\n"
 
-    static func configuration(for profile: Profile) -> String? {
+    /// The review mailbox of the quarantine profile.
+    static let reviewMailbox = "review@example.org"
+
+    static func configuration(for profile: Profile, ports: [Profile: UInt16]) -> String? {
         switch profile {
         case .packaged: nil
         case .enforce: protectedDomains + "actions: {medium: tempfail, high: reject}\n"
         case .tag: protectedDomains + "actions: {medium: tag, high: tag}\n"
         case .logOnly: protectedDomains + "mode: log-only\nactions: {medium: tempfail, high: reject}\n"
+        case .quarantine:
+            protectedDomains + """
+                actions: {medium: tag, high: quarantine}
+                review:
+                  mailbox: \(reviewMailbox)
+                  relay: 127.0.0.1:\(ports[.quarantine]!)
+
+                """
         }
     }
 
@@ -62,17 +76,17 @@ final class PostfixEnvironment: Sendable {
         }
         root = "/tmp/misdirect-it-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: root + "/log", withIntermediateDirectories: true)
+        var ports: [Profile: UInt16] = [:]
+        for profile in Profile.allCases { ports[profile] = try Loopback.freePort() }
+        self.ports = ports
         var milters: [Profile: MilterProcess] = [:]
         for profile in Profile.allCases where profile != .packaged {
             milters[profile] = try MilterProcess(
                 name: profile.rawValue, root: root, socket: "unix:\(root)/\(profile.rawValue).sock",
-                configuration: Self.configuration(for: profile))
+                configuration: Self.configuration(for: profile, ports: ports))
         }
         milters[.packaged] = try Self.packagedMilter(root: root)
         self.milters = milters
-        var ports: [Profile: UInt16] = [:]
-        for profile in Profile.allCases { ports[profile] = try Loopback.freePort() }
-        self.ports = ports
         sink = SmtpSink(port: try Loopback.freePort(), directory: root + "/sink")
         postfix = PostfixInstance(
             root: root, relayPort: sink.port,
@@ -101,6 +115,16 @@ final class PostfixEnvironment: Sendable {
     /// Sends through the smtpd filtered by `profile`'s milter.
     func send(via profile: Profile, to recipients: [String], subject: String, headers: [String] = []) throws -> Swaks.Transcript {
         try Swaks.send(port: ports[profile]!, to: recipients, subject: subject, headers: headers)
+    }
+
+    /// Runs a Postfix queue tool (`postqueue`, `postcat`, `postsuper`) on this instance.
+    func postfixTool(_ tool: String, _ arguments: [String]) throws -> Command.Output {
+        try Command.run(tool, ["-c", postfix.configDirectory] + arguments)
+    }
+
+    /// Runs `misdirect-milter held …` against this instance.
+    func held(_ arguments: [String]) throws -> Command.Output {
+        try Command.run(MilterProcess.binary, ["held"] + arguments + ["--postfix-config", postfix.configDirectory])
     }
 
     /// A subject no other test uses, to find this test's message at the sink.

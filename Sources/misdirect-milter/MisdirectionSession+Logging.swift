@@ -1,0 +1,60 @@
+import Logging
+import Milter
+import MisdirectionRisk
+
+extension MisdirectionSession {
+    /// One line per decision: queue id, sender, recipient, level, action, mode, reasons.
+    func log(_ decision: Decision, queueID: String?) {
+        let verdict = decision.verdict
+        var metadata: Logger.Metadata = [
+            "mail.queue_id": "\(queueID ?? "NOQUEUE")",
+            "mail.sender": "\(message.sender)",
+            "rcpt.address": "\(verdict.address.map { "<\($0)>" } ?? verdict.input)",
+            "risk.level": "\(verdict.level)",
+            "risk.score": "\(verdict.score)",
+            "risk.action": "\(decision.action)",
+            "risk.mode": "\(decision.mode)",
+        ]
+        if !verdict.reasons.isEmpty { metadata["risk.reasons"] = "\(verdict.rules.map(\.id).joined(separator: ","))" }
+        if let suspected = verdict.suspectedDomain { metadata["risk.suspected"] = "\(suspected)" }
+        if let note = verdict.note { metadata["risk.note"] = "\(note)" }
+        let text: Logger.Message = switch (decision.mode, decision.action) {
+        case (.logOnly, let action) where action != .accept: "log-only: would \(action) recipient"
+        case (_, .reject): "rejected recipient"
+        case (_, .tempfail): "tempfailed recipient"
+        case (_, .quarantine): "held recipient"
+        case (_, .tag): "tagged recipient"
+        case (_, .accept): "accepted recipient"
+        }
+        logger.info(text, metadata: metadata)
+    }
+
+    /// The decisions of the recipients this copy goes to, and a line for a held message.
+    func logEndOfMessage(queueID: String?, action: Action) {
+        if message.forgedHeaders > 0 {
+            logger.warning("removed forged header", metadata: [
+                "mail.queue_id": "\(queueID ?? "NOQUEUE")", "mail.sender": "\(message.sender)",
+                "header.count": "\(message.forgedHeaders)",
+            ])
+        }
+        for decision in message.decisions where !decision.effectiveAction.refuses {
+            log(decision, queueID: queueID)
+        }
+        if action == .quarantine {
+            logger.notice("held message for review", metadata: [
+                "mail.queue_id": "\(queueID ?? "NOQUEUE")", "mail.sender": "\(message.sender)",
+                "hold.reason": "\(holdReason)",
+            ])
+        }
+    }
+
+    /// `550 5.7.1` (reject) or `450 4.7.1` (tempfail) with the explanation and the suggestion.
+    static func reply(for decision: Decision) -> SMTPReply {
+        let temporary = decision.action == .tempfail
+        let rules = decision.verdict.rules.map(\.id).joined(separator: ",")
+        var text = "Recipient address rejected: \(decision.explanation)"
+        if text.count > 400 { text = String(text.prefix(400)) + "..." }
+        text += temporary ? " (misdirect-milter: \(rules); temporary, will be retried)" : " (misdirect-milter: \(rules))"
+        return SMTPReply(code: temporary ? "450" : "550", enhancedCode: temporary ? "4.7.1" : "5.7.1", text: text)!
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import MisdirectionRisk
+
+/// Postfix's hold queue, read and changed through Postfix's own tools (`postqueue -j`,
+/// `postcat`, `postsuper`), for `misdirect-milter held`.
+struct PostfixQueue {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// A held message that carries our verdict header.
+    struct HeldMessage: Encodable {
+        let queueID: String
+        let arrival: Date
+        let sender: String
+        let recipients: [String]
+        let level: String
+        let suspected: [String]
+        let reasons: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case queueID = "queue_id", arrival, sender, recipients, level, suspected, reasons
+        }
+    }
+
+    /// A Postfix configuration directory other than the default (`-c DIR`).
+    let configDirectory: String?
+
+    /// Every message in the hold queue with an `X-Misdirection-Risk` header, oldest first.
+    func heldMessages() throws -> [HeldMessage] {
+        let output = try run("postqueue", ["-j"])
+        var held: [HeldMessage] = []
+        for line in output.split(separator: "\n") {
+            guard let entry = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  entry["queue_name"] as? String == "hold", let queueID = entry["queue_id"] as? String,
+                  let risk = try riskHeader(of: queueID)
+            else { continue }
+            let items = RiskHeader.parse(risk) ?? []
+            held.append(HeldMessage(
+                queueID: queueID,
+                arrival: Date(timeIntervalSince1970: (entry["arrival_time"] as? Double) ?? 0),
+                sender: entry["sender"] as? String ?? "",
+                recipients: (entry["recipients"] as? [[String: Any]] ?? []).compactMap { $0["address"] as? String },
+                level: items.first?.value ?? "?",
+                suspected: items.filter { $0.key == "suspected" }.map(\.value),
+                reasons: items.filter { $0.key == "reasons" }.map(\.value)))
+        }
+        return held.sorted { $0.arrival < $1.arrival }
+    }
+
+    /// Releases a held message (`postsuper -H`, which moves it to the deferred queue) and asks
+    /// for its delivery now rather than at the next queue run (`postqueue -i`).
+    func release(_ queueID: String) throws {
+        try requireHeld(queueID)
+        _ = try run("postsuper", ["-H", queueID])
+        _ = try run("postqueue", ["-i", queueID])
+    }
+
+    /// Deletes a held message (`postsuper -d`).
+    func drop(_ queueID: String) throws {
+        try requireHeld(queueID)
+        _ = try run("postsuper", ["-d", queueID])
+    }
+
+    /// Refuses anything but a queue id of a message we hold: `postsuper -d ALL` must never
+    /// be reachable from here.
+    private func requireHeld(_ queueID: String) throws {
+        guard !queueID.isEmpty, queueID.utf8.allSatisfy({ $0 < 0x80 && (Character(Unicode.Scalar($0)).isLetter || Character(Unicode.Scalar($0)).isNumber) }) else {
+            throw Failure(description: "\"\(queueID)\" is not a Postfix queue id")
+        }
+        guard try heldMessages().contains(where: { $0.queueID == queueID }) else {
+            throw Failure(description: "no message \(queueID) in the hold queue carries an X-Misdirection-Risk header (see: misdirect-milter held)")
+        }
+    }
+
+    /// The value of the message's X-Misdirection-Risk header, unfolded, or nil.
+    private func riskHeader(of queueID: String) throws -> String? {
+        guard let headers = try? run("postcat", ["-h", "-q", queueID]) else { return nil }
+        var value: String?
+        var collecting = false
+        for line in headers.split(separator: "\n", omittingEmptySubsequences: false) {
+            if collecting, line.first == " " || line.first == "\t" {
+                value! += " " + line.trimmingCharacters(in: .whitespaces)
+                continue
+            }
+            collecting = false
+            if value == nil, line.lowercased().hasPrefix(RiskHeader.name.lowercased() + ":") {
+                value = String(line.dropFirst(RiskHeader.name.count + 1)).trimmingCharacters(in: .whitespaces)
+                collecting = true
+            }
+        }
+        return value
+    }
+
+    private func run(_ tool: String, _ arguments: [String]) throws -> String {
+        guard let path = Self.locate(tool) else {
+            throw Failure(description: "Postfix's \(tool) was not found: held works on the Postfix host (Debian package postfix)")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = (configDirectory.map { ["-c", $0] } ?? []) + arguments
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw Failure(description: "\(tool) \(arguments.joined(separator: " ")) failed: \(errorText.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private static func locate(_ tool: String) -> String? {
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "") + ":/usr/sbin:/sbin:/usr/bin"
+        return path.split(separator: ":").map { "\($0)/\(tool)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+}

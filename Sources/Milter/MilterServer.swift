@@ -37,19 +37,36 @@ public struct MilterServer: Sendable {
         }
         guard fresh else { throw .alreadyRunning }
         try LibMilter.register(name: configuration.name)
-        try LibMilter.configure(configuration)
-        try LibMilter.openSocket(configuration.socket, permissions: configuration.unixSocketPermissions)
+        var socket = configuration.socket
+        var permissions = configuration.unixSocketPermissions
+        if case .unix = socket {} else if configuration.tcpFrontEnd {
+            let frontEnd = try TCPFrontEnd(socket: socket, backlog: configuration.backlog)
+            tcpFrontEnd.withLock { $0 = frontEnd }
+            socket = .unix(path: frontEnd.backend)
+            permissions = UnixSocketPermissions(mode: 0o600, group: nil)
+        }
+        try LibMilter.configure(configuration, socket: socket)
+        try LibMilter.openSocket(socket, permissions: permissions)
+    }
+
+    /// Hands the private socket of the TCP front end to the user the process is about to become.
+    /// Call after ``open()`` and before dropping privileges; does nothing without a front end.
+    public func transferPrivateSockets(toUser uid: UInt32, group gid: UInt32) throws(MilterError) {
+        try tcpFrontEnd.withLock { $0 }?.chown(uid: uid, gid: gid)
     }
 
     /// Serves connections until ``stop()`` is called or libmilter's signal thread stops it.
     /// Returns when libmilter's accept loop ends; connections may still be finishing then (see
     /// ``waitForSessions(timeout:)``).
     public func run() throws(MilterError) {
+        tcpFrontEnd.withLock { $0 }?.start()
+        defer { tcpFrontEnd.withLock { $0 }?.stop() }
         try LibMilter.check(LibMilter.main(), "smfi_main")
     }
 
     /// Asks the accept loop to end (`smfi_stop`). Safe from any thread but a signal handler.
     public static func stop() {
+        tcpFrontEnd.withLock { $0 }?.stop()
         LibMilter.stop()
     }
 

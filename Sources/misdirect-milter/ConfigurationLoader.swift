@@ -8,7 +8,7 @@ import Yams
 /// and key of the problem.
 enum ConfigurationLoader {
     /// The top-level keys, for checking and for suggestions.
-    static let keys = ["socket", "socket_mode", "socket_group", "mode", "protected", "trusted", "actions", "public_suffix_list", "log_level", "review"]
+    static let keys = ["socket", "socket_mode", "socket_group", "tcp_front_end", "mode", "protected", "trusted", "actions", "public_suffix_list", "log_level", "review"]
 
     /// Reads and parses the file at `path`.
     static func load(path: String) throws(ConfigurationError) -> Configuration {
@@ -57,6 +57,8 @@ enum ConfigurationLoader {
                 }
                 configuration.socketGroup = name
                 configuration.socketGroupID = group.pointee.gr_gid
+            case "tcp_front_end":
+                configuration.tcpFrontEnd = try reader.bool(value, key: key)
             case "mode":
                 let name = try reader.string(value, key: key)
                 guard let mode = Mode(name: name) else {
@@ -158,6 +160,16 @@ struct NodeReader {
             throw error(node, key: key, "expected a single value, not a list or mapping")
         }
         return scalar.string
+    }
+
+    /// `true`/`false` (also `yes`/`no`, `on`/`off`).
+    func bool(_ node: Node, key: String) throws(ConfigurationError) -> Bool {
+        let text = try string(node, key: key)
+        switch text.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw error(node, key: key, "\"\(text)\" is not true or false")
+        }
     }
 
     /// A list of domains, each normalised and checked; null or an empty list gives none.

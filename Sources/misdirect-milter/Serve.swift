@@ -38,7 +38,8 @@ struct Serve: ParsableCommand {
             actions: MisdirectionSession.actions,
             macros: MisdirectionSession.macros,
             unixSocketPermissions: UnixSocketPermissions(
-                mode: engine.configuration.socketMode, group: engine.configuration.socketGroupID))
+                mode: engine.configuration.socketMode, group: engine.configuration.socketGroupID),
+            tcpFrontEnd: engine.configuration.tcpFrontEnd)
         // Held mail is copied to reviewers only if a review mailbox was configured at start:
         // the body stage is negotiated once, with the MTA.
         let notifier = engine.configuration.review.map { _ in ReviewNotifier(logger: logger) }

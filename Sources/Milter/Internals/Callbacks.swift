@@ -13,6 +13,9 @@ struct Registration: Sendable {
 /// The one registration of this process: libmilter keeps a single filter per process.
 let registration = Mutex<Registration?>(nil)
 
+/// The TCP front end of this process, when the socket is inet and it is enabled.
+let tcpFrontEnd = Mutex<TCPFrontEnd?>(nil)
+
 /// Sessions created and not yet released in close.
 let liveSessionCount = Atomic<Int>(0)
 

@@ -76,9 +76,7 @@ struct Held: ParsableCommand {
         @Argument(help: "The queue id, as `held` lists it.") var queueID: String
 
         func run() throws {
-            try Held.attempt { try options.queue.release(queueID) }
-            Held.audit("released held message", queueID: queueID)
-            print("released \(queueID)")
+            try Held.act("released", queueID) { try options.queue.release(queueID) }
         }
     }
 
@@ -89,9 +87,7 @@ struct Held: ParsableCommand {
         @Argument(help: "The queue id, as `held` lists it.") var queueID: String
 
         func run() throws {
-            try Held.attempt { try options.queue.drop(queueID) }
-            Held.audit("dropped held message", queueID: queueID)
-            print("dropped \(queueID)")
+            try Held.act("dropped", queueID) { try options.queue.drop(queueID) }
         }
     }
 
@@ -105,8 +101,15 @@ struct Held: ParsableCommand {
         }
     }
 
+    /// Carries out a release or drop, logs who did it and confirms on standard output.
+    static func act(_ done: String, _ queueID: String, _ operation: () throws -> Void) throws {
+        try attempt(operation)
+        audit("\(done) held message", queueID: queueID)
+        print("\(done) \(queueID)")
+    }
+
     /// Logs who did what to which message.
-    static func audit(_ what: Logger.Message, queueID: String) {
+    private static func audit(_ what: Logger.Message, queueID: String) {
         let environment = ProcessInfo.processInfo.environment
         let user = environment["SUDO_USER"].map { "\($0) (via sudo)" } ?? environment["USER"] ?? "uid \(getuid())"
         var logger = Logger(label: "misdirect-milter") { LineLogHandler(label: $0, level: .info) }

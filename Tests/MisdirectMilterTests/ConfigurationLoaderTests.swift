@@ -65,8 +65,13 @@ struct ConfigurationLoaderTests {
         ("protected: [mil\n", "bad.yml:2: not valid YAML"),
     ])
     func errors(text: String, expected: String) {
+        Self.expectError(parsing: text, file: "bad.yml", startingWith: expected)
+    }
+
+    /// Expects parsing `text` to fail with a message that starts with `expected`.
+    static func expectError(parsing text: String, file: String, startingWith expected: String) {
         #expect {
-            try ConfigurationLoader.parse(text, file: "bad.yml")
+            try ConfigurationLoader.parse(text, file: file)
         } throws: { error in
             let description = (error as? ConfigurationError)?.description ?? "\(error)"
             if !description.hasPrefix(expected) { Issue.record("got: \(description)") }
@@ -97,13 +102,7 @@ struct ConfigurationLoaderTests {
         ("review:\n  mailbox: r@example.org\n  mailbx: x\n", "r.yml:3: review.mailbx: unknown key; did you mean \"mailbox\"?"),
     ])
     func reviewErrors(text: String, expected: String) {
-        #expect {
-            try ConfigurationLoader.parse(text, file: "r.yml")
-        } throws: { error in
-            let description = (error as? ConfigurationError)?.description ?? "\(error)"
-            if !description.hasPrefix(expected) { Issue.record("got: \(description)") }
-            return description.hasPrefix(expected)
-        }
+        Self.expectError(parsing: text, file: "r.yml", startingWith: expected)
     }
 
     @Test("reports an unreadable file and a missing suffix list by name")

@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "misdirect-milter", targets: ["misdirect-milter"]),
+        .executable(name: "misdirect-bench", targets: ["misdirect-bench"]),
+        .executable(name: "misdirect-eval", targets: ["misdirect-eval"]),
         .library(name: "Milter", targets: ["Milter"]),
         .library(name: "MisdirectionRisk", targets: ["MisdirectionRisk"]),
     ],
@@ -29,8 +31,12 @@ let package = Package(
             // (Sources/Milter/Internals/SignalOwnership.swift) so libmilter binds to it.
             linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic-symbol=sigwait"])]
         ),
+        // GNU libidn2 (IDNA2008): decodes punycode (xn--) labels. Pure computation.
+        .systemLibrary(name: "CIDN2", path: "Sources/CIDN2", providers: [.apt(["libidn2-dev"])]),
+        // ICU's uspoof (UTS #39): confusable skeletons and mixed-script checks. Pure computation.
+        .systemLibrary(name: "CICU", path: "Sources/CICU", providers: [.apt(["libicu-dev"])]),
         // Pure logic: addresses, domains, look-alikes, scoring and policy. No I/O.
-        .target(name: "MisdirectionRisk"),
+        .target(name: "MisdirectionRisk", dependencies: ["CIDN2", "CICU"], linkerSettings: [.linkedLibrary("m")]),
         // Wiring: CLI, configuration, logging, signals.
         .executableTarget(
             name: "misdirect-milter",
@@ -42,7 +48,12 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // Release-mode speed benchmark of the classifier against a linear scan (prints a table).
+        .executableTarget(name: "misdirect-bench", dependencies: ["MisdirectionRisk"]),
+        // Recall and false positives on the labelled corpus in evaluation/ (prints a table).
+        .executableTarget(name: "misdirect-eval", dependencies: ["MisdirectionRisk"]),
         .testTarget(name: "MisdirectionRiskTests", dependencies: ["MisdirectionRisk"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["misdirect-eval", "MisdirectionRisk"]),
         .testTarget(name: "MilterTests", dependencies: ["Milter"]),
         .testTarget(
             name: "MisdirectMilterTests",

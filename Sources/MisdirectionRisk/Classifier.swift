@@ -1,48 +1,53 @@
 /// Decides how likely a recipient is misdirected: whether its domain looks like one of the
-/// protected domains without being one.
+/// protected domains without being one, and which rules say so.
 ///
-/// Pure and immutable: build it once per configuration and share it between connections.
+/// Pure and immutable: build it once per configuration and share it between connections. The
+/// protected and trusted domains are indexed when it is built (see ``ProtectedIndex``), so a
+/// recipient costs about the same with 10 or 100,000 of them.
 public struct Classifier: Sendable {
-    /// A protected entry, prepared once.
-    struct Protected: Sendable {
-        let domain: String
-        let bytes: [UInt8]
-        let labels: [String]
-        /// True for a whole public suffix (`mil`, `gov.uk`): every name under it is protected.
-        let isWholeSuffix: Bool
-        /// Labels of the name in front of the suffix (`army` for `army.mil`).
-        let nameLabels: [String]
-    }
+    /// Name labels at least this long are also compared at two edits (`double-typo`).
+    public static let doubleTypoMinimumLength = 10
 
-    let protected: [Protected]
-    let trusted: [String]
+    let index: ProtectedIndex
     let suffixes: PublicSuffixList
+    let confusables: Confusables
 
     /// - Parameters:
     ///   - protectedDomains: domains the organisation writes to, or whole suffixes (`mil`):
     ///     look-alikes of these are flagged; the domains themselves and their sub-domains never.
     ///   - trustedDomains: domains never flagged, with their sub-domains (a real partner on `.ml`).
     ///   - suffixes: the public suffix list, to tell names from registry suffixes.
-    public init(protectedDomains: [String], trustedDomains: [String], suffixes: PublicSuffixList) {
+    ///   - confusables: the look-alike skeletons (one may be shared by several classifiers).
+    public init(protectedDomains: [String], trustedDomains: [String], suffixes: PublicSuffixList, confusables: Confusables = Confusables()) {
         self.suffixes = suffixes
-        self.trusted = trustedDomains.map(Self.normalized)
-        self.protected = protectedDomains.map(Self.normalized).map { domain in
-            let labels = domain.split(separator: ".").map(String.init)
-            let suffix = suffixes.suffix(of: domain)
-            let suffixLabelCount = suffix.split(separator: ".").count
-            return Protected(
-                domain: domain, bytes: Array(domain.utf8), labels: labels,
-                isWholeSuffix: suffix == domain,
-                nameLabels: Array(labels.dropLast(suffixLabelCount)))
+        self.confusables = confusables
+        var entries: [ProtectedIndex.Entry] = []
+        var seen = Set<String>()
+        for (domains, isTrusted) in [(trustedDomains, true), (protectedDomains, false)] {
+            for raw in domains {
+                let domain = Self.normalized(raw)
+                guard !domain.isEmpty, seen.insert(domain).inserted else { continue }
+                let suffix = suffixes.suffix(of: domain)
+                entries.append(ProtectedIndex.Entry(
+                    domain: domain, isTrusted: isTrusted, isWholeSuffix: suffix == domain,
+                    suffixStart: domain.utf8.count - suffix.utf8.count,
+                    suffixLabelCount: suffix.utf8.reduce(1) { $0 + ($1 == UInt8(ascii: ".") ? 1 : 0) }))
+            }
         }
+        index = ProtectedIndex(entries: entries, skeleton: confusables.skeleton, twoEditMinimumLength: Self.doubleTypoMinimumLength)
     }
 
-    private static func normalized(_ domain: String) -> String {
+    /// Lower-case, without leading or trailing dots, punycode labels decoded.
+    static func normalized(_ domain: String) -> String {
         var text = domain.lowercased()
-        if text.hasSuffix(".") { text.removeLast() }
-        if text.hasPrefix(".") { text.removeFirst() }
+        while text.hasSuffix(".") { text.removeLast() }
+        while text.hasPrefix(".") { text.removeFirst() }
+        if text.contains("xn--"), let unicode = Confusables.unicodeDomain(text) { text = unicode }
         return text
     }
+
+    /// Bytes held by the index of protected and trusted domains.
+    public var indexMemoryFootprint: Int { index.memoryFootprint }
 
     /// Classifies a recipient path as the MTA gave it (see ``EmailAddress/parsePath(_:)``).
     public func classify(path: ParsedPath, input: String) -> RecipientVerdict {
@@ -54,81 +59,90 @@ public struct Classifier: Sendable {
         case .localOnly:
             return .clean(nil, input: input, note: "local name without a domain")
         case .malformed(let problem):
-            return RecipientVerdict(
-                address: nil, input: input, level: .medium, score: 0.6, suspectedDomain: nil,
-                reasons: [Reason(rule: .malformedAddress, explanation: "the address could not be parsed: \(problem)")])
+            return Self.malformed(nil, input: input, problem: "the address could not be parsed: \(problem)")
         }
     }
 
     /// Classifies one address (its local part is only used for the suggestion).
     public func classify(_ address: EmailAddress, input: String? = nil) -> RecipientVerdict {
         let input = input ?? address.description
-        let domain = address.domain
         if address.isAddressLiteral {
             return .clean(address, input: input, note: "address literal: no domain to compare")
         }
-        if let entry = trusted.first(where: { Self.isSame(domain, orUnder: $0) }) {
-            return .clean(address, input: input, note: "trusted domain \(entry)")
+        var domain = address.domain
+        if domain.utf8.count > 4, domain.contains("xn--") {
+            guard let unicode = Confusables.unicodeDomain(domain) else {
+                return Self.malformed(address, input: input, problem: "\(domain) has a label that is not valid punycode (IDNA2008)")
+            }
+            domain = unicode
         }
-        if let entry = protected.first(where: { Self.isSame(domain, orUnder: $0.domain) }) {
-            return .clean(address, input: input, note: "protected domain \(entry.domain)")
+        var findings = Findings()
+        var domainCopy = domain
+        domainCopy.withUTF8 { bytes in scan(bytes, domain: domain, shown: domain, path: .raw, into: &findings) }
+        if let note = findings.cleanNote { return .clean(address, input: input, note: note) }
+
+        if domain.utf8.contains(where: { $0 >= 0x80 }) {
+            for label in domain.split(separator: ".") where confusables.isMixedScript(String(label)) {
+                findings.add(Finding(
+                    rule: .mixedScript, score: 0.6, suspected: nil,
+                    explanation: "the label \(label) of \(domain) mixes writing systems (look-alike letters)"))
+                break
+            }
+            let skeleton = confusables.skeleton(domain)
+            skeleton.withUnsafeBufferPointer { bytes in scan(bytes, domain: domain, shown: domain, path: .skeleton, into: &findings) }
+        } else {
+            let needsFolding = domainCopy.withUTF8 { Confusables.needsFolding($0) }
+            if needsFolding {
+                Confusables.foldASCII(Array(domain.utf8)).withUnsafeBufferPointer { bytes in
+                    scan(bytes, domain: domain, shown: domain, path: .skeleton, into: &findings)
+                }
+            }
         }
-        let labels = domain.split(separator: ".").map(String.init)
-        var best: Finding?
-        for entry in protected {
-            guard let finding = match(labels, against: entry) else { continue }
-            if best == nil || finding.score > best!.score { best = finding }
-        }
-        guard let best else { return .clean(address, input: input) }
-        return RecipientVerdict(
-            address: address, input: input, level: RiskLevel(score: best.score), score: best.score,
-            suspectedDomain: best.suspected, reasons: [Reason(rule: best.rule, explanation: best.explanation(domain))])
+        return findings.verdict(address: address, input: input)
     }
 
-    struct Finding {
-        let rule: Rule
-        let score: Double
-        let suspected: String
-
-        func explanation(_ domain: String) -> String {
-            "\(domain) looks like a misspelling of \(suspected)"
-        }
-    }
-
-    /// Compares the recipient's last labels with a protected entry of as many labels.
-    private func match(_ labels: [String], against entry: Protected) -> Finding? {
-        let count = entry.labels.count
-        guard labels.count >= count else { return nil }
-        let tail = labels.suffix(count)
-        let head = labels.dropLast(count)
-        let tailBytes = Array(tail.joined(separator: ".").utf8)
-        guard EditDistance.distance(tailBytes, entry.bytes, limit: 1) == 1 else { return nil }
-        // A slip of the first character of a label is a much rarer typo than one further in
-        // (and turns `.mil` into Israel's real `.il`): medium rather than high.
-        let score = Self.editStartsLabel(tailBytes, entry.bytes) ? 0.7 : 0.95
-        if entry.isWholeSuffix {
-            // Any name under a suffix one edit from a protected suffix: `anything.ml` for `mil`.
-            guard !head.isEmpty else { return nil }
-            let name = head.joined(separator: ".")
-            let suspected = name.hasSuffix("." + entry.domain) || name == entry.domain ? name : "\(name).\(entry.domain)"
-            return Finding(rule: .suffixConfusion, score: score, suspected: suspected)
-        }
-        let suspected = (head + [entry.domain]).joined(separator: ".")
-        let sameName = Array(tail.prefix(entry.nameLabels.count)) == entry.nameLabels
-        return sameName
-            ? Finding(rule: .suffixConfusion, score: score, suspected: suspected)
-            : Finding(rule: .typo, score: score - 0.05, suspected: suspected)
-    }
-
-    /// True when the first difference between the two names is at the start of a label.
-    static func editStartsLabel(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        var index = 0
-        while index < a.count, index < b.count, a[index] == b[index] { index += 1 }
-        return index == 0 || a[index - 1] == UInt8(ascii: ".")
+    static func malformed(_ address: EmailAddress?, input: String, problem: String) -> RecipientVerdict {
+        RecipientVerdict(address: address, input: input, suspectedDomain: nil, reasons: [Reason(rule: .malformedAddress, score: 0.6, explanation: problem)])
     }
 
     /// True when `domain` is `parent` or a sub-domain of it.
     static func isSame(_ domain: String, orUnder parent: String) -> Bool {
         domain == parent || (domain.hasSuffix(parent) && domain.utf8.dropLast(parent.utf8.count).last == UInt8(ascii: "."))
+    }
+}
+
+/// A finding on the way to a verdict.
+struct Finding {
+    let rule: Rule
+    let score: Double
+    /// The domain the sender probably meant.
+    let suspected: String?
+    let explanation: String
+}
+
+/// The findings for one recipient: the strongest per rule, or why it is clean.
+struct Findings {
+    private(set) var items: [Finding] = []
+    /// Set when the recipient is a trusted or protected domain (or under one).
+    var cleanNote: String?
+    var isTrusted = false
+
+    mutating func add(_ finding: Finding) {
+        if let index = items.firstIndex(where: { $0.rule == finding.rule }) {
+            if items[index].score < finding.score { items[index] = finding }
+        } else {
+            items.append(finding)
+        }
+    }
+
+    func verdict(address: EmailAddress, input: String) -> RecipientVerdict {
+        guard !items.isEmpty else { return .clean(address, input: input) }
+        // On a tie, the shorter suggestion: `army.mil` rather than `army.mil.mil` for `army.mil.ml`.
+        let best = items.max { a, b in
+            a.score != b.score ? a.score < b.score : (a.suspected?.utf8.count ?? 999) > (b.suspected?.utf8.count ?? 999)
+        }!
+        return RecipientVerdict(
+            address: address, input: input, suspectedDomain: best.suspected ?? items.lazy.compactMap(\.suspected).first,
+            reasons: items.map { Reason(rule: $0.rule, score: $0.score, explanation: $0.explanation) })
     }
 }

@@ -56,25 +56,73 @@ public enum Mode: Sendable, Hashable, CaseIterable, CustomStringConvertible {
     }
 }
 
+/// What the configuration says about one rule, over the level's action and the global mode.
+public struct RulePolicy: Sendable, Hashable {
+    /// The action when this rule fires, instead of the one for the level it gives.
+    public var action: Action?
+    /// `log-only` to try the rule in a dry run while the others enforce (or the reverse).
+    public var mode: Mode?
+
+    public init(action: Action? = nil, mode: Mode? = nil) {
+        self.action = action
+        self.mode = mode
+    }
+}
+
 /// Turns verdicts into actions.
+///
+/// Each reason of a verdict asks for an action: its rule's configured action, else the action
+/// for the level its score gives. The decision's action is the strongest asked for. Reasons of
+/// rules in log-only mode are reported (the header and logs say "would …") but cannot make a
+/// refusal happen: what is carried out is the strongest action asked for by enforcing rules,
+/// raised to `tag` when a log-only rule asked for more.
 public struct Policy: Sendable, Hashable {
-    /// Whether actions are carried out or only logged.
+    /// Whether actions are carried out or only logged, for rules without a mode of their own.
     public var mode: Mode
     /// The action for each level.
     public var actions: [RiskLevel: Action]
+    /// Per-rule overrides.
+    public var rules: [Rule: RulePolicy]
 
     /// The actions used where the configuration says nothing: accept `none` and `low`, tag
     /// `medium`, reject `high`.
     public static let defaultActions: [RiskLevel: Action] = [.none: .accept, .low: .accept, .medium: .tag, .high: .reject]
 
-    public init(mode: Mode = .enforce, actions: [RiskLevel: Action] = Policy.defaultActions) {
+    public init(mode: Mode = .enforce, actions: [RiskLevel: Action] = Policy.defaultActions, rules: [Rule: RulePolicy] = [:]) {
         self.mode = mode
         self.actions = Policy.defaultActions.merging(actions) { _, configured in configured }
+        self.rules = rules
+    }
+
+    /// The mode a rule runs in.
+    public func mode(of rule: Rule) -> Mode { rules[rule]?.mode ?? mode }
+
+    /// The action a reason asks for.
+    public func action(for reason: Reason) -> Action {
+        rules[reason.rule]?.action ?? actions[reason.level] ?? .accept
     }
 
     /// The decision for one recipient.
     public func decide(_ verdict: RecipientVerdict) -> Decision {
-        Decision(verdict: verdict, action: actions[verdict.level] ?? .accept, mode: mode)
+        guard !verdict.reasons.isEmpty else {
+            let action = actions[verdict.level] ?? .accept
+            return Decision(verdict: verdict, action: action, mode: mode)
+        }
+        var wanted = Action.accept, enforced = Action.accept
+        var logOnlyRules: [Rule] = []
+        for reason in verdict.reasons {
+            let action = action(for: reason)
+            wanted = max(wanted, action)
+            if mode(of: reason.rule) == .enforce {
+                enforced = max(enforced, action)
+            } else if action > .accept {
+                logOnlyRules.append(reason.rule)
+            }
+        }
+        let effective = enforced >= wanted ? enforced : max(enforced, .tag)
+        let allLogOnly = verdict.reasons.allSatisfy { mode(of: $0.rule) == .logOnly }
+        let decisionMode: Mode = effective != wanted || allLogOnly ? .logOnly : .enforce
+        return Decision(verdict: verdict, action: wanted, effectiveAction: effective, mode: decisionMode, logOnlyRules: logOnlyRules)
     }
 }
 
@@ -83,22 +131,30 @@ public struct Decision: Sendable, Hashable {
     public let verdict: RecipientVerdict
     /// What the policy says, whatever the mode.
     public let action: Action
+    /// What actually happens: ``action`` when every rule asking for it enforces; otherwise the
+    /// strongest action of the enforcing rules, at least `tag`.
+    public let effectiveAction: Action
+    /// `log-only` when ``action`` was not carried out (a dry run, globally or for its rules).
     public let mode: Mode
+    /// Rules in log-only mode that asked for more than `accept`.
+    public let logOnlyRules: [Rule]
 
-    public init(verdict: RecipientVerdict, action: Action, mode: Mode) {
+    public init(verdict: RecipientVerdict, action: Action, effectiveAction: Action, mode: Mode, logOnlyRules: [Rule] = []) {
         self.verdict = verdict
         self.action = action
+        self.effectiveAction = effectiveAction
         self.mode = mode
+        self.logOnlyRules = logOnlyRules
     }
 
-    /// What actually happens: the policy's action in enforce mode; in log-only mode the
-    /// recipient is accepted (tagged when the policy would do anything but accept), and nothing
-    /// is held.
-    public var effectiveAction: Action {
-        switch mode {
+    /// A decision under one mode for everything: in log-only mode the recipient is accepted,
+    /// tagged when the policy would do anything but accept, and nothing is held.
+    public init(verdict: RecipientVerdict, action: Action, mode: Mode) {
+        let effective: Action = switch mode {
         case .enforce: action
         case .logOnly: action == .accept ? .accept : .tag
         }
+        self.init(verdict: verdict, action: action, effectiveAction: effective, mode: mode)
     }
 
     /// The sentence for an SMTP reply or a report: what looks wrong and the suggestion.

@@ -5,7 +5,7 @@ public struct RecipientVerdict: Sendable, Hashable {
     /// The recipient as given, for reports when it could not be parsed.
     public let input: String
     public let level: RiskLevel
-    /// From 0 (certainly fine) to 1 (certainly misdirected).
+    /// From 0 (certainly fine) to 1 (certainly misdirected): the highest of the reasons' scores.
     public let score: Double
     /// The domain the sender probably meant (`army.mil` for `army.ml`).
     public let suspectedDomain: String?
@@ -13,10 +13,13 @@ public struct RecipientVerdict: Sendable, Hashable {
     public let reasons: [Reason]
     /// A note on why nothing was checked or found, such as "trusted domain" or "address literal".
     public let note: String?
+    /// The address the sender probably meant when it is not simply the same local part at
+    /// ``suspectedDomain`` (a display name that names another address).
+    public let namedAddress: EmailAddress?
 
     public init(
         address: EmailAddress?, input: String, level: RiskLevel, score: Double,
-        suspectedDomain: String?, reasons: [Reason], note: String? = nil
+        suspectedDomain: String?, reasons: [Reason], note: String? = nil, namedAddress: EmailAddress? = nil
     ) {
         self.address = address
         self.input = input
@@ -25,10 +28,22 @@ public struct RecipientVerdict: Sendable, Hashable {
         self.suspectedDomain = suspectedDomain
         self.reasons = reasons
         self.note = note
+        self.namedAddress = namedAddress
     }
 
-    /// The address the sender probably meant: the same local part at the suspected domain.
+    /// A verdict made of reasons: the score is the highest of theirs, the level follows from it.
+    public init(address: EmailAddress?, input: String, suspectedDomain: String?, reasons: [Reason], namedAddress: EmailAddress? = nil) {
+        let sorted = reasons.sorted { $0.score > $1.score || ($0.score == $1.score && $0.rule < $1.rule) }
+        let score = sorted.first?.score ?? 0
+        self.init(
+            address: address, input: input, level: RiskLevel(score: score), score: score,
+            suspectedDomain: suspectedDomain, reasons: sorted, namedAddress: namedAddress)
+    }
+
+    /// The address the sender probably meant (`did you mean …?`): the address a display name
+    /// named, else the same local part at the suspected domain.
     public var suggestedAddress: EmailAddress? {
+        if let namedAddress { return namedAddress }
         guard let address, let suspectedDomain, !address.localPart.isEmpty else { return nil }
         return address.replacingDomain(with: suspectedDomain)
     }
@@ -39,5 +54,13 @@ public struct RecipientVerdict: Sendable, Hashable {
     /// A clean verdict for an address, with an optional note.
     public static func clean(_ address: EmailAddress?, input: String, note: String? = nil) -> RecipientVerdict {
         RecipientVerdict(address: address, input: input, level: .none, score: 0, suspectedDomain: nil, reasons: [], note: note)
+    }
+
+    /// This verdict with more reasons (context found at end of message), keeping the others.
+    public func adding(_ more: [Reason], suspectedDomain: String? = nil, namedAddress: EmailAddress? = nil) -> RecipientVerdict {
+        guard !more.isEmpty else { return self }
+        return RecipientVerdict(
+            address: address, input: input, suspectedDomain: self.suspectedDomain ?? suspectedDomain,
+            reasons: reasons + more, namedAddress: self.namedAddress ?? namedAddress)
     }
 }

@@ -1,0 +1,119 @@
+extension Classifier {
+    /// Which form of the recipient domain is being looked up.
+    enum ScanPath {
+        /// The domain as written (Unicode labels decoded).
+        case raw
+        /// Its look-alike skeleton: whatever matches is a homoglyph.
+        case skeleton
+    }
+
+    /// Looks `bytes` (a form of `domain`) up in the index and turns each match into a finding,
+    /// or into the note that the domain is protected or trusted.
+    func scan(_ bytes: UnsafeBufferPointer<UInt8>, domain: String, shown: String, path: ScanPath, into findings: inout Findings) {
+        index.forEachMatch(in: bytes) { match in
+            let key = index.keys[match.key]
+            let entry = index.entries[Int(key.entry)]
+            let isWholeLabel = match.start == 0 || bytes[match.start - 1] == UInt8(ascii: ".")
+            let isTail = match.end == bytes.count
+            // Labels in front of the match, kept in the suggestion (`hq.` of `hq.arny.mil`).
+            let head = isWholeLabel ? Self.text(bytes, 0, match.start) : Self.text(bytes, 0, Self.labelStart(bytes, before: match.start))
+            // A whole suffix after a name already under it (`army.mil.ml` for `mil`): that name.
+            let suspected = entry.isWholeSuffix && head.hasSuffix(".\(entry.domain).") ? String(head.dropLast()) : head + entry.domain
+
+            if key.form == .trusted {
+                if path == .raw {
+                    findings.cleanNote = "trusted domain \(entry.domain)"
+                    findings.isTrusted = true
+                }
+                return
+            }
+            guard let edit = match.edit else {
+                findings.add(Finding(
+                    rule: .doubleTypo, score: 0.7, suspected: suspected,
+                    explanation: "\(shown) looks like a misspelling of \(suspected) (two slips)"))
+                return
+            }
+            if path == .skeleton {
+                let exact = edit == .identical && key.form != .reversed && isTail && isWholeLabel
+                findings.add(Finding(
+                    rule: .homoglyph, score: exact ? 0.95 : 0.85, suspected: suspected,
+                    explanation: "\(shown) looks like \(suspected) written with look-alike characters"))
+                return
+            }
+            if key.form == .domain, edit == .identical, isTail, isWholeLabel {
+                if !findings.isTrusted { findings.cleanNote = "protected domain \(entry.domain)" }
+                return
+            }
+            if key.form == .skeleton {
+                findings.add(Finding(
+                    rule: .homoglyph, score: edit == .identical ? 0.95 : 0.85, suspected: suspected,
+                    explanation: "\(shown) looks like \(suspected) written with look-alike characters"))
+                return
+            }
+            if key.form == .reversed || !isTail || !isWholeLabel {
+                let how = key.form == .reversed ? "with its labels reversed" : "inside a longer name"
+                findings.add(Finding(
+                    rule: .structure, score: edit == .identical ? 0.95 : 0.9, suspected: suspected,
+                    explanation: "\(shown) holds \(entry.domain) \(how)"))
+                return
+            }
+            if let finding = oneEditFinding(edit, entry: entry, key: key, domain: domain, shown: shown, suspected: suspected, matchStart: match.start) {
+                findings.add(finding)
+            }
+        }
+    }
+
+    /// The finding for a window at the end of the domain one edit from a protected key.
+    private func oneEditFinding(
+        _ edit: Edit, entry: ProtectedIndex.Entry, key: ProtectedIndex.Key, domain: String, shown: String,
+        suspected: String, matchStart: Int
+    ) -> Finding? {
+        let keyBytes = index.withKeyBytes(key) { Array($0) }
+        let position = edit.position
+        let startsLabel: Bool = {
+            if case .transposition = edit { return false }
+            return position == 0 || keyBytes[position - 1] == UInt8(ascii: ".")
+        }()
+        let misspelling = "\(shown) looks like a misspelling of \(suspected)"
+
+        if ProtectedIndex.isStructural(edit) {
+            return Finding(rule: .structure, score: 0.9, suspected: suspected, explanation: "\(shown) looks like \(suspected) with a dot or hyphen added, dropped or changed")
+        }
+        if entry.isWholeSuffix {
+            // `anything.ml` for `mil`, but not a name under a longer registry suffix such as
+            // `ac.il`: the sender would not have written `x.ac.mil`.
+            let suffixLabels = suffixes.suffix(of: domain).utf8.reduce(1) { $0 + ($1 == UInt8(ascii: ".") ? 1 : 0) }
+            guard suffixLabels <= Int(key.labelCount) else { return nil }
+            return Finding(rule: .suffixConfusion, score: startsLabel ? 0.7 : 0.95, suspected: suspected, explanation: misspelling)
+        }
+        // An edit after the dot in front of the suffix changes the suffix (edits of the dot
+        // itself are structural, above).
+        if position >= entry.suffixStart {
+            return Finding(rule: .suffixConfusion, score: startsLabel ? 0.7 : 0.95, suspected: suspected, explanation: misspelling)
+        }
+        if case .substitution(_, let intended, let observed) = edit {
+            if Keyboard.areNeighbours(intended, observed) {
+                return Finding(rule: .typo, score: startsLabel ? 0.7 : 0.95, suspected: suspected, explanation: misspelling)
+            }
+            if Confusables.areLookAlikes(intended, observed) {
+                return Finding(rule: .homoglyph, score: 0.9, suspected: suspected, explanation: "\(shown) looks like \(suspected) written with look-alike characters")
+            }
+            if (intended ^ observed).nonzeroBitCount == 1 {
+                return Finding(rule: .bitflip, score: 0.7, suspected: suspected, explanation: "\(shown) is \(suspected) with one bit flipped")
+            }
+            return Finding(rule: .typo, score: startsLabel ? 0.7 : 0.9, suspected: suspected, explanation: misspelling)
+        }
+        return Finding(rule: .typo, score: startsLabel ? 0.7 : 0.95, suspected: suspected, explanation: misspelling)
+    }
+
+    static func text(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> String {
+        String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+    }
+
+    /// The start of the label holding `position`.
+    static func labelStart(_ bytes: UnsafeBufferPointer<UInt8>, before position: Int) -> Int {
+        var index = position
+        while index > 0, bytes[index - 1] != UInt8(ascii: ".") { index -= 1 }
+        return index
+    }
+}

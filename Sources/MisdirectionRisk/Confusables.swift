@@ -1,0 +1,132 @@
+internal import CICU
+internal import CIDN2
+
+/// Look-alike characters: skeletons that map every string to a representative of the strings
+/// that look like it, so `аrmy.mil` (Cyrillic а), `ármy.mil`, `arrny.mil` and `army.mil` share
+/// one.
+///
+/// Non-ASCII text goes through ICU's UTS #39 skeleton (`uspoof_getSkeleton`), then loses its
+/// combining marks (accents) and is lower-cased. Then, for ASCII and non-ASCII alike, the ASCII
+/// look-alikes in ``asciiFolds`` are folded (`rn` → `m`, `0` → `o`, …). ICU's own ASCII mappings
+/// (`m` → `rn`, `0` → `O`, `1` → `l`) agree with these folds, so an ASCII string gets the same
+/// skeleton with or without ICU, and only non-ASCII text pays for ICU.
+///
+/// Immutable once made; ICU documents its checker as safe to share between threads then.
+public final class Confusables: @unchecked Sendable {
+    /// ASCII sequences that look like one character, folded to it, longest match first at each
+    /// position: the ones people mistake in a domain (`rn`/`m`, `vv`/`w`, `cl`/`d`, `nn`/`m`,
+    /// `0`/`o`, `1`/`l`).
+    public static let asciiFolds: [(sequence: String, folded: Character)] = [
+        ("rn", "m"), ("nn", "m"), ("vv", "w"), ("cl", "d"), ("0", "o"), ("1", "l"),
+    ]
+    /// Single ASCII characters that look alike, both ways: a substitution between them is a
+    /// homoglyph rather than a typo.
+    static let asciiPairs: Set<UInt16> = {
+        var pairs = Set<UInt16>()
+        for (a, b) in [("0", "o"), ("1", "l"), ("1", "i"), ("l", "i"), ("u", "v"), ("n", "m"), ("q", "g"), ("e", "c"), ("b", "d")] {
+            let x = UInt16(Character(a).asciiValue!), y = UInt16(Character(b).asciiValue!)
+            pairs.insert(x << 8 | y)
+            pairs.insert(y << 8 | x)
+        }
+        return pairs
+    }()
+
+    private let checker: OpaquePointer?
+
+    public init() {
+        checker = misdirect_spoof_open()
+    }
+
+    deinit {
+        if let checker { misdirect_spoof_close(checker) }
+    }
+
+    /// True when the two ASCII bytes are listed as look-alikes of each other.
+    static func areLookAlikes(_ a: UInt8, _ b: UInt8) -> Bool {
+        asciiPairs.contains(UInt16(a) << 8 | UInt16(b))
+    }
+
+    /// The skeleton of a lower-case domain or label, as UTF-8 bytes.
+    public func skeleton(_ text: String) -> [UInt8] {
+        let bytes = Array(text.utf8)
+        guard !bytes.allSatisfy({ $0 < 0x80 }) else { return Self.foldASCII(bytes) }
+        var unicode = bytes
+        if let checker {
+            var output = [CChar](repeating: 0, count: bytes.count * 6 + 16)
+            let written = bytes.withUnsafeBufferPointer { input in
+                input.withMemoryRebound(to: CChar.self) { input in
+                    misdirect_spoof_skeleton(checker, input.baseAddress, Int32(input.count), &output, Int32(output.count))
+                }
+            }
+            if written >= 0 {
+                unicode = output.prefix(Int(written)).map { UInt8(bitPattern: $0) }
+            }
+        }
+        // ICU's skeleton is in NFD: accents are separate combining marks, dropped here.
+        var stripped = String.UnicodeScalarView()
+        for scalar in String(decoding: unicode, as: UTF8.self).unicodeScalars
+        where scalar.properties.generalCategory != .nonspacingMark {
+            stripped.append(scalar)
+        }
+        return Self.foldASCII(Array(String(stripped).lowercased().utf8))
+    }
+
+    /// True when a label mixes scripts that are not written together (ICU's "highly
+    /// restrictive" level: Latin with Cyrillic, say, but not Latin with Han and Kana).
+    public func isMixedScript(_ label: String) -> Bool {
+        guard let checker, label.utf8.contains(where: { $0 >= 0x80 }) else { return false }
+        var bytes = Array(label.utf8)
+        return bytes.withUnsafeMutableBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { buffer in
+                misdirect_spoof_is_mixed_script(checker, buffer.baseAddress, Int32(buffer.count)) != 0
+            }
+        }
+    }
+
+    /// Folds ASCII look-alike sequences (``asciiFolds``) left to right.
+    static func foldASCII(_ bytes: [UInt8]) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var index = 0
+        outer: while index < bytes.count {
+            for (sequence, folded) in asciiFoldBytes {
+                if index + sequence.count <= bytes.count, bytes[index..<(index + sequence.count)].elementsEqual(sequence) {
+                    output.append(folded)
+                    index += sequence.count
+                    continue outer
+                }
+            }
+            output.append(bytes[index])
+            index += 1
+        }
+        return output
+    }
+
+    /// True when folding would change these bytes (cheap test before ``foldASCII(_:)``).
+    static func needsFolding(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var previous: UInt8 = 0
+        for byte in bytes {
+            switch (previous, byte) {
+            case (_, UInt8(ascii: "0")), (_, UInt8(ascii: "1")),
+                 (UInt8(ascii: "r"), UInt8(ascii: "n")), (UInt8(ascii: "n"), UInt8(ascii: "n")),
+                 (UInt8(ascii: "v"), UInt8(ascii: "v")), (UInt8(ascii: "c"), UInt8(ascii: "l")):
+                return true
+            default:
+                previous = byte
+            }
+        }
+        return false
+    }
+
+    private static let asciiFoldBytes: [([UInt8], UInt8)] = asciiFolds.map { (Array($0.sequence.utf8), $0.folded.asciiValue!) }
+
+    /// Decodes the punycode (`xn--`) labels of a lower-case domain with libidn2 (IDNA2008).
+    /// - Returns: the Unicode form, or nil when a label is not valid punycode or IDNA2008.
+    public static func unicodeDomain(_ domain: String) -> String? {
+        var output: UnsafeMutablePointer<CChar>?
+        let status = misdirect_idn2_to_unicode(domain, &output)
+        guard status == 0, let output else { return nil }
+        defer { misdirect_idn2_free(output) }
+        return String(validatingCString: output)?.lowercased()
+    }
+}

@@ -1,0 +1,192 @@
+/// The protected and trusted domains, indexed once at load so that looking a recipient up costs
+/// the same with 10 or 100,000 of them.
+///
+/// A deletion-neighbourhood index (as in SymSpell): every key is stored under the hash of itself
+/// and of each string left by deleting one byte. Two strings are within one edit (insertion,
+/// omission, substitution or transposition) exactly when their neighbourhoods share a member,
+/// so a recipient costs one probe per byte of each window of labels looked at, whatever the
+/// number of keys. Long protected names are also stored with two bytes deleted from the name
+/// label, for two-edit typos. Every hit is verified against the key's bytes.
+struct ProtectedIndex: Sendable {
+    /// A protected or trusted domain as configured.
+    struct Entry: Sendable {
+        let domain: String
+        let isTrusted: Bool
+        /// True for a whole public suffix (`mil`, `gov.uk`): every name under it is protected.
+        let isWholeSuffix: Bool
+        /// Byte offset of the public suffix in `domain` (0 for a whole suffix).
+        let suffixStart: Int
+        /// Labels in the public suffix.
+        let suffixLabelCount: Int
+    }
+
+    /// One string stored in the index.
+    struct Key: Sendable {
+        enum Form: UInt8, Sendable {
+            /// The domain as configured.
+            case domain
+            /// Its labels in reverse order (`mil.army`), matched exactly or with dots removed.
+            case reversed
+            /// Its look-alike skeleton, when that differs from the domain.
+            case skeleton
+            /// A trusted domain, matched exactly.
+            case trusted
+        }
+
+        let entry: Int32
+        let start: Int32
+        let length: Int16
+        let labelCount: Int8
+        let form: Form
+    }
+
+    /// A key found in a range of the recipient's bytes.
+    struct Match {
+        let key: Int
+        /// The range of the recipient domain's bytes that matched.
+        let start: Int
+        let end: Int
+        /// The single edit from the key to the range, or nil for a two-edit match.
+        let edit: Edit?
+    }
+
+    /// Name space of the one-edit neighbourhoods, and of the two-edit name-label neighbourhoods.
+    static let oneEditSpace: UInt64 = 0x51ED_270B_2F6A_44C1
+    static let twoEditSpace: UInt64 = 0x7C3B_9D01_94E8_A36B
+
+    let entries: [Entry]
+    let keys: [Key]
+    let keyBytes: [UInt8]
+    let oneEdit: NeighbourhoodTable
+    let twoEdit: NeighbourhoodTable
+    /// Label counts of keys, as bit sets (bit n: n labels): windows at the end of the recipient
+    /// domain are looked up with one label more or less too (a dot added or dropped).
+    let tailWindowSizes: UInt64
+    let innerWindowSizes: UInt64
+    /// Suffix label counts of the names stored for two-edit typos.
+    let twoEditSuffixSizes: UInt64
+    /// Length bounds of the name labels stored for two-edit typos.
+    let twoEditMinimumLength: Int
+    let twoEditMaximumLength: Int
+
+    /// Bytes held by the index (tables, keys and their bytes), for the benchmark.
+    var memoryFootprint: Int {
+        oneEdit.memoryFootprint + twoEdit.memoryFootprint + keyBytes.count + keys.count * MemoryLayout<Key>.stride
+            + entries.count * (MemoryLayout<Entry>.stride + 16) + entries.reduce(0) { $0 + $1.domain.utf8.count }
+    }
+
+    init(entries: [Entry], skeleton: (String) -> [UInt8], twoEditMinimumLength: Int) {
+        self.entries = entries
+        self.twoEditMinimumLength = twoEditMinimumLength
+        var keys: [Key] = []
+        var keyBytes: [UInt8] = []
+        var oneHashes: [UInt64] = [], oneValues: [UInt32] = []
+        var twoHashes: [UInt64] = [], twoValues: [UInt32] = []
+        var tailSizes: UInt64 = 0, innerSizes: UInt64 = 0, twoSuffixSizes: UInt64 = 0
+        var longest = 0
+        let powers = RangeHasher.powers
+        var storage = [UInt64](repeating: 0, count: 260)
+
+        func add(_ bytes: [UInt8], entry: Int, form: Key.Form, twoEditName: Int? = nil) {
+            let labelCount = bytes.reduce(1) { $0 + ($1 == UInt8(ascii: ".") ? 1 : 0) }
+            let keyIndex = UInt32(keys.count)
+            keys.append(Key(entry: Int32(entry), start: Int32(keyBytes.count), length: Int16(bytes.count), labelCount: Int8(clamping: labelCount), form: form))
+            keyBytes += bytes
+            storage.withUnsafeMutableBufferPointer { storage in
+                powers.withUnsafeBufferPointer { powers in
+                    bytes.withUnsafeBufferPointer { bytes in
+                        let hasher = RangeHasher(bytes, storage: storage, powers: powers)
+                        let n = bytes.count
+                        func store(_ hash: UInt64, _ length: Int) {
+                            oneHashes.append(RangeHasher.finished(hash, length: length, space: Self.oneEditSpace))
+                            oneValues.append(keyIndex)
+                        }
+                        store(hasher.range(0, n), n)
+                        switch form {
+                        case .domain, .skeleton:
+                            var previous: UInt8 = 0
+                            for index in 0..<n where bytes[index] != previous {
+                                // Deleting either of two equal neighbours leaves the same string.
+                                store(hasher.range(0, n, deleting: index), n - 1)
+                                previous = bytes[index]
+                            }
+                        case .reversed:
+                            for index in 0..<n where bytes[index] == UInt8(ascii: ".") {
+                                store(hasher.range(0, n, deleting: index), n - 1)
+                            }
+                        case .trusted:
+                            break
+                        }
+                        if let nameEnd = twoEditName {
+                            func storeTwo(_ hash: UInt64, _ length: Int) {
+                                twoHashes.append(RangeHasher.finished(hash, length: length, space: Self.twoEditSpace))
+                                twoValues.append(keyIndex)
+                            }
+                            storeTwo(hasher.range(0, n), n)
+                            for first in 0..<nameEnd {
+                                storeTwo(hasher.range(0, n, deleting: first), n - 1)
+                                for second in (first + 1)..<nameEnd {
+                                    storeTwo(hasher.range(0, n, deleting: first, second), n - 2)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if form != .trusted {
+                for size in max(1, labelCount - 1)...min(63, labelCount + 1) { tailSizes |= 1 << UInt64(size) }
+            }
+            if form != .trusted, labelCount >= 2 || form == .reversed {
+                innerSizes |= 1 << UInt64(labelCount)
+                if labelCount > 1 { innerSizes |= 1 << UInt64(labelCount - 1) }
+            }
+        }
+
+        for (index, entry) in entries.enumerated() {
+            let bytes = Array(entry.domain.utf8)
+            if entry.isTrusted {
+                add(bytes, entry: index, form: .trusted)
+                continue
+            }
+            if entry.isWholeSuffix {
+                add(bytes, entry: index, form: .domain)
+                continue
+            }
+            // The registrable domain's name label, when the key is exactly name + suffix.
+            let labels = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+            let nameLength = entry.suffixStart - 1
+            let isRegistrable = labels.count == entry.suffixLabelCount + 1
+            let twoEdit = isRegistrable && nameLength >= twoEditMinimumLength && nameLength < 64 ? nameLength : nil
+            if let twoEdit {
+                longest = max(longest, twoEdit)
+                twoSuffixSizes |= 1 << UInt64(entry.suffixLabelCount)
+            }
+            add(bytes, entry: index, form: .domain, twoEditName: twoEdit)
+            if labels.count >= 2 {
+                add(Array(labels.reversed().joined(separator: [UInt8(ascii: ".")])), entry: index, form: .reversed)
+            }
+            let folded = skeleton(entry.domain)
+            if folded != bytes { add(folded, entry: index, form: .skeleton) }
+        }
+        self.keys = keys
+        self.keyBytes = keyBytes
+        self.oneEdit = NeighbourhoodTable(hashes: oneHashes, values: oneValues)
+        self.twoEdit = NeighbourhoodTable(hashes: twoHashes, values: twoValues)
+        self.tailWindowSizes = tailSizes
+        self.innerWindowSizes = innerSizes
+        self.twoEditSuffixSizes = twoSuffixSizes
+        self.twoEditMaximumLength = longest
+    }
+
+    /// Calls `body` with the bytes of a key.
+    func withKeyBytes<R>(_ key: Key, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        keyBytes.withUnsafeBufferPointer { all in
+            body(UnsafeBufferPointer(rebasing: all[Int(key.start)..<(Int(key.start) + Int(key.length))]))
+        }
+    }
+
+    /// The key's text.
+    func text(of key: Key) -> String {
+        withKeyBytes(key) { String(decoding: $0, as: UTF8.self) }
+    }
+}

@@ -64,6 +64,14 @@ public struct PublicSuffixList: Sendable {
         return String(labels[labels.count - 1])
     }
 
+    /// True when the domain's last label is a top-level domain the list names (`army.mil`, but
+    /// not `J.Smith`).
+    public func isListedTopLevel(of domain: String) -> Bool {
+        guard let last = domain.split(separator: ".").last else { return false }
+        let label = String(last)
+        return rules.contains(label) || wildcards.contains(label)
+    }
+
     /// True when the whole name is a public suffix (`mil`, `gov.uk`).
     public func isSuffix(_ domain: String) -> Bool {
         suffix(of: domain) == domain

@@ -32,9 +32,19 @@ public struct RecipientVerdict: Sendable, Hashable {
     }
 
     /// A verdict made of reasons: the score is the highest of theirs, the level follows from it.
+    /// Reasons are ordered strongest first, those that only raise another's level last, so the
+    /// first one explains what looks wrong.
     public init(address: EmailAddress?, input: String, suspectedDomain: String?, reasons: [Reason], namedAddress: EmailAddress? = nil) {
-        let sorted = reasons.sorted { $0.score > $1.score || ($0.score == $1.score && $0.rule < $1.rule) }
-        let score = sorted.first?.score ?? 0
+        // `odd-one-out` raises a look-alike found by another rule, or is the finding itself.
+        let hasLookAlike = reasons.contains { !$0.rule.raisesLevel && $0.rule != .oddOneOut }
+        func isRaise(_ reason: Reason) -> Bool { reason.rule.raisesLevel || (reason.rule == .oddOneOut && hasLookAlike) }
+        let sorted = reasons.enumerated().sorted { a, b in
+            let aLast = isRaise(a.element), bLast = isRaise(b.element)
+            if aLast != bLast { return !aLast }
+            if a.element.score != b.element.score { return a.element.score > b.element.score }
+            return a.offset < b.offset
+        }.map(\.element)
+        let score = sorted.map(\.score).max() ?? 0
         self.init(
             address: address, input: input, level: RiskLevel(score: score), score: score,
             suspectedDomain: suspectedDomain, reasons: sorted, namedAddress: namedAddress)

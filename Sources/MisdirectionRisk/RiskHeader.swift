@@ -4,7 +4,9 @@
 /// `high`); then `key=value` items: `score`, `action` (what the policy says for the message),
 /// `mode` (`enforce` or `log-only`: in log-only nothing was carried out). Then one group per
 /// flagged recipient, started by `rcpt=` and followed by `rcpt-level`, `rcpt-score`,
-/// `suspected`, `did-you-mean`, `reasons` (comma-separated rule ids) and `rcpt-action`.
+/// `suspected`, `did-you-mean`, `reasons` (comma-separated rule ids), `rcpt-action` and, when a
+/// rule in log-only mode kept that action from being carried out, `rcpt-mode=log-only`. A
+/// Reply-To that looks like a protected domain gets the same group started by `reply-to=`.
 /// Recipients refused at RCPT in enforce mode are listed too (with `rcpt-action=reject` or
 /// `tempfail`) but do not count towards the message level: this copy does not go to them.
 /// Values that are not plain tokens are quoted with `"` and `\`.
@@ -17,24 +19,25 @@ public enum RiskHeader {
     public static let maximumRecipients = 10
 
     /// The header's items for a message's decisions, in order.
-    public static func items(for decisions: [Decision], mode: Mode) -> [(key: String?, value: String)] {
-        let delivered = decisions.filter { !$0.effectiveAction.refuses }
+    public static func items(for decisions: [Decision], replyTo: [Decision] = [], mode: Mode) -> [(key: String?, value: String)] {
+        let delivered = (decisions + replyTo).filter { !$0.effectiveAction.refuses }
         let level = delivered.map(\.verdict.level).max() ?? .none
         let score = delivered.map(\.verdict.score).max() ?? 0
         let action = delivered.map(\.action).max() ?? .accept
         var items: [(key: String?, value: String)] = [
             (nil, level.description), ("score", format(score)), ("action", action.description), ("mode", mode.description),
         ]
-        let flagged = decisions.filter { $0.verdict.level > .none }
-        for decision in flagged.prefix(maximumRecipients) {
+        let flagged = decisions.filter { $0.verdict.level > .none }.map { ("rcpt", $0) } + replyTo.map { ("reply-to", $0) }
+        for (role, decision) in flagged.prefix(maximumRecipients) {
             let verdict = decision.verdict
-            items.append(("rcpt", verdict.address?.description ?? verdict.input))
+            items.append((role, verdict.address?.description ?? verdict.input))
             items.append(("rcpt-level", verdict.level.description))
             items.append(("rcpt-score", format(verdict.score)))
             if let suspected = verdict.suspectedDomain { items.append(("suspected", suspected)) }
             if let suggestion = verdict.suggestedAddress { items.append(("did-you-mean", suggestion.description)) }
             items.append(("reasons", verdict.rules.map(\.id).joined(separator: ",")))
             items.append(("rcpt-action", decision.action.description))
+            if decision.mode == .logOnly && mode == .enforce { items.append(("rcpt-mode", Mode.logOnly.description)) }
         }
         if flagged.count > maximumRecipients {
             items.append(("more", String(flagged.count - maximumRecipients)))
@@ -43,10 +46,10 @@ public enum RiskHeader {
     }
 
     /// The header value, folded with `\n\t` between items so no line grows past 78 characters.
-    public static func value(for decisions: [Decision], mode: Mode) -> String {
+    public static func value(for decisions: [Decision], replyTo: [Decision] = [], mode: Mode) -> String {
         var value = ""
         var lineLength = name.count + 2
-        for (index, item) in items(for: decisions, mode: mode).enumerated() {
+        for (index, item) in items(for: decisions, replyTo: replyTo, mode: mode).enumerated() {
             let text = item.key.map { "\($0)=\(quoted(item.value))" } ?? item.value
             if index > 0 {
                 value += ";"

@@ -55,7 +55,7 @@ public struct Rule: Sendable, Hashable, Comparable, CustomStringConvertible {
         .oddOneOut, .displayName, .replyTo, .sensitivity, .attachment,
     ]
 
-    /// True for rules that raise the level of findings by other rules instead of scoring alone.
+    /// True for rules that only raise the level of what other rules found.
     public var raisesLevel: Bool { self == .sensitivity || self == .attachment }
 
     public var description: String { id }

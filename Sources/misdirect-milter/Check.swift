@@ -6,7 +6,12 @@ import MisdirectionRisk
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Classify addresses or domains as the milter would.",
-        discussion: "Reads them from the arguments, or one per line from standard input when none are given."
+        discussion: """
+            Reads them from the arguments, or one per line from standard input when none are given. \
+            With --message, reads an RFC 5322 message instead: its To, Cc and Bcc recipients are \
+            classified with the context of its headers (other recipients, sender, display names, \
+            Reply-To, protective markings, attachments), as the milter does at end of message.
+            """
     )
 
     @OptionGroup var options: ConfigOptions
@@ -14,11 +19,33 @@ struct Check: ParsableCommand {
     @Flag(help: "Print one JSON object per line.")
     var json = false
 
+    @Option(help: ArgumentHelp("An RFC 5322 message file to check as a whole.", valueName: "file"))
+    var message: String?
+
     @Argument(help: ArgumentHelp("Addresses (user@domain) or bare domains.", valueName: "address"))
     var addresses: [String] = []
 
+    func validate() throws {
+        if message != nil && !addresses.isEmpty {
+            throw ValidationError("give either addresses or --message, not both")
+        }
+    }
+
     func run() throws {
         let engine = try options.loadEngine()
+        if let message {
+            let text: String
+            do {
+                text = try String(contentsOfFile: message, encoding: .utf8)
+            } catch {
+                printError("misdirect-milter: \(message): cannot read the message")
+                throw ExitCode(ExitStatus.noInput)
+            }
+            for (input, decision) in Self.decisions(forMessage: text, engine: engine) {
+                print(json ? CheckReport(input: input, decision: decision).jsonLine() : Self.line(input: input, decision: decision))
+            }
+            return
+        }
         let inputs = addresses.isEmpty ? StandardInputLines() : AnySequence(addresses)
         for raw in inputs {
             let input = raw.trimmingCharacters(in: .whitespaces)
@@ -29,11 +56,22 @@ struct Check: ParsableCommand {
         }
     }
 
+    /// The decisions the milter would reach at end of message for a message's recipients (To,
+    /// Cc, Bcc), then its flagged Reply-To addresses, each with the text it is shown under.
+    static func decisions(forMessage text: String, engine: Engine) -> [(String, Decision)] {
+        let context = MessageContext(headers: MessageContext.headerFields(ofMessage: text), envelopeSender: nil)
+        let recipients = context.recipients.compactMap(\.address)
+        let verdicts = recipients.map { engine.classifier.classify($0) }
+        let assessment = engine.classifier.assess(verdicts, context: context)
+        return assessment.verdicts.map { ($0.input, engine.policy.decide($0)) }
+            + assessment.replyTo.map { ("Reply-To \($0.input)", engine.policy.decide($0)) }
+    }
+
     /// `input: level (score) -> action; explanation [rules]`.
     static func line(input: String, decision: Decision) -> String {
         let verdict = decision.verdict
         var text = "\(input): \(verdict.level) (score \(String(format: "%.2f", verdict.score))) -> \(decision.action)"
-        if decision.mode == .logOnly { text += " (log-only)" }
+        if decision.mode == .logOnly { text += decision.effectiveAction == decision.action ? " (log-only)" : " (log-only: \(decision.effectiveAction))" }
         if verdict.reasons.isEmpty {
             if let note = verdict.note { text += "; \(note)" }
         } else {

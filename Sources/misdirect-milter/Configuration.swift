@@ -32,6 +32,9 @@ struct Configuration: Sendable {
     var trustedDomains: [String] = []
     /// `actions`: the action for each risk level (`none`, `low`, `medium`, `high`).
     var actions: [RiskLevel: Action] = Policy.defaultActions
+    /// `rules`: per-rule `action` (instead of the level's) and `mode` (`log-only` to try one rule
+    /// in a dry run while the others enforce), keyed by rule id.
+    var rules: [Rule: RulePolicy] = [:]
     /// `public_suffix_list`: the Public Suffix List file (Debian package `publicsuffix`).
     var publicSuffixListPath: String = PublicSuffixList.debianPath
     /// `log_level`: `trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical`.
@@ -41,7 +44,7 @@ struct Configuration: Sendable {
     var review: ReviewConfiguration?
 
     /// The policy this configuration describes.
-    var policy: Policy { Policy(mode: mode, actions: actions) }
+    var policy: Policy { Policy(mode: mode, actions: actions, rules: rules) }
 }
 
 /// The `review` section: a mailbox that sees tagged and held mail without shell access.

@@ -8,7 +8,7 @@ import Yams
 /// and key of the problem.
 enum ConfigurationLoader {
     /// The top-level keys, for checking and for suggestions.
-    static let keys = ["socket", "socket_mode", "socket_group", "tcp_front_end", "mode", "protected", "trusted", "actions", "public_suffix_list", "log_level", "review"]
+    static let keys = ["socket", "socket_mode", "socket_group", "tcp_front_end", "mode", "protected", "trusted", "actions", "rules", "public_suffix_list", "log_level", "review"]
 
     /// Reads and parses the file at `path`.
     static func load(path: String) throws(ConfigurationError) -> Configuration {
@@ -73,6 +73,8 @@ enum ConfigurationLoader {
                 configuration.actions = try reader.actions(value, key: key)
             case "review":
                 configuration.review = try reader.review(value, key: key)
+            case "rules":
+                configuration.rules = try reader.rules(value, key: key)
             case "public_suffix_list":
                 configuration.publicSuffixListPath = try reader.string(value, key: key)
             case "log_level":
@@ -229,6 +231,43 @@ struct NodeReader {
         if let relay { (review.relayHost, review.relayPort) = relay }
         if let maxSize { review.maxSize = maxSize }
         return review
+    }
+
+    /// `rule: {action: …, mode: …}` pairs, keyed by rule id.
+    func rules(_ node: Node, key: String) throws(ConfigurationError) -> [Rule: RulePolicy] {
+        var rules: [Rule: RulePolicy] = [:]
+        if ConfigurationLoader.isNull(node) { return rules }
+        let ids = Rule.all.map(\.id)
+        for (ruleNode, settingsNode) in try mapping(node, key: key) {
+            let id = try string(ruleNode, key: key)
+            let path = "\(key).\(id)"
+            guard let rule = Rule.all.first(where: { $0.id == id }) else {
+                throw error(ruleNode, key: path, "unknown rule\(ConfigurationLoader.suggestion(for: id, among: ids))")
+            }
+            var policy = RulePolicy()
+            for (settingNode, valueNode) in try mapping(settingsNode, key: path) {
+                let setting = try string(settingNode, key: path)
+                let settingPath = "\(path).\(setting)"
+                let name = try string(valueNode, key: settingPath)
+                switch setting {
+                case "action":
+                    guard let action = Action(name: name) else {
+                        let names = Action.allCases.map(\.description).joined(separator: ", ")
+                        throw error(valueNode, key: settingPath, "unknown action \"\(name)\"; expected one of \(names)")
+                    }
+                    policy.action = action
+                case "mode":
+                    guard let mode = Mode(name: name) else {
+                        throw error(valueNode, key: settingPath, "unknown mode \"\(name)\"; expected enforce or log-only")
+                    }
+                    policy.mode = mode
+                default:
+                    throw error(settingNode, key: settingPath, "unknown key\(ConfigurationLoader.suggestion(for: setting, among: ["action", "mode"]))")
+                }
+            }
+            rules[rule] = policy
+        }
+        return rules
     }
 
     /// `level: action` pairs on top of the defaults.

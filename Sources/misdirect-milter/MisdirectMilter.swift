@@ -40,6 +40,8 @@ enum ExitStatus {
     static let software: Int32 = 70
     /// EX_UNAVAILABLE: a service the command needs is unavailable (the socket cannot be bound).
     static let unavailable: Int32 = 69
+    /// EX_NOINPUT: an input file cannot be read.
+    static let noInput: Int32 = 66
     /// EX_CONFIG: the configuration is wrong.
     static let config: Int32 = 78
 }

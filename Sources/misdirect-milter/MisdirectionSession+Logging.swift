@@ -4,7 +4,10 @@ import MisdirectionRisk
 
 extension MisdirectionSession {
     /// One line per decision: queue id, sender, recipient, level, action, mode, reasons.
-    func log(_ decision: Decision, queueID: String?) {
+    /// - Parameters:
+    ///   - role: what the address is to the message: `recipient`, or `reply-to`.
+    ///   - text: the message instead of the one the action gives.
+    func log(_ decision: Decision, queueID: String?, role: String = "recipient", message text: Logger.Message? = nil) {
         let verdict = decision.verdict
         var metadata: Logger.Metadata = [
             "mail.queue_id": "\(queueID ?? "NOQUEUE")",
@@ -18,15 +21,20 @@ extension MisdirectionSession {
         if !verdict.reasons.isEmpty { metadata["risk.reasons"] = "\(verdict.rules.map(\.id).joined(separator: ","))" }
         if let suspected = verdict.suspectedDomain { metadata["risk.suspected"] = "\(suspected)" }
         if let note = verdict.note { metadata["risk.note"] = "\(note)" }
-        let text: Logger.Message = switch (decision.mode, decision.action) {
-        case (.logOnly, let action) where action != .accept: "log-only: would \(action) recipient"
-        case (_, .reject): "rejected recipient"
-        case (_, .tempfail): "tempfailed recipient"
-        case (_, .quarantine): "held recipient"
-        case (_, .tag): "tagged recipient"
-        case (_, .accept): "accepted recipient"
+        if let suggestion = verdict.suggestedAddress { metadata["risk.did_you_mean"] = "\(suggestion)" }
+        if !decision.logOnlyRules.isEmpty {
+            metadata["risk.log_only_rules"] = "\(decision.logOnlyRules.map(\.id).joined(separator: ","))"
+            metadata["risk.applied"] = "\(decision.effectiveAction)"
         }
-        logger.info(text, metadata: metadata)
+        let outcome: Logger.Message = switch (decision.mode, decision.action) {
+        case (.logOnly, let action) where action != .accept: "log-only: would \(action) \(role)"
+        case (_, .reject): "rejected \(role)"
+        case (_, .tempfail): "tempfailed \(role)"
+        case (_, .quarantine): "held \(role)"
+        case (_, .tag): "tagged \(role)"
+        case (_, .accept): "accepted \(role)"
+        }
+        logger.info(text ?? outcome, metadata: metadata)
     }
 
     /// The decisions of the recipients this copy goes to, and a line for a held message.

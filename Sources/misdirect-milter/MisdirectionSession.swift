@@ -3,8 +3,13 @@ import Milter
 import MisdirectionRisk
 
 /// The milter session of one MTA connection: classifies each recipient at RCPT, refuses those
-/// the policy refuses, and at end of message removes forged verdict headers, adds ours, and
-/// holds or copies the message for review when the policy says so.
+/// the policy refuses, and at end of message re-reads the recipients with the message's headers
+/// (context and sensitivity), removes forged verdict headers, adds ours, and holds or copies the
+/// message for review when the policy says so.
+///
+/// A recipient accepted at RCPT cannot be refused alone afterwards: when the headers raise one
+/// to a refusing action, the whole message is refused at end of message
+/// (``refuseMessage(_:queueID:)``), naming the recipients and the reasons.
 final class MisdirectionSession: MilterSession {
     /// The stages this session needs; the body only when held mail is copied to reviewers.
     static func stages(reviewing: Bool) -> MilterStages {
@@ -25,6 +30,7 @@ final class MisdirectionSession: MilterSession {
     /// What is known about the message in progress.
     struct MessageState {
         var sender = ""
+        var senderAddress: EmailAddress?
         var decisions: [Decision] = []
         var forgedHeaders = 0
         /// The message's headers as received, for the copy attached to a review notice.
@@ -49,6 +55,7 @@ final class MisdirectionSession: MilterSession {
     func envelopeSender(_ arguments: [[UInt8]], context: MilterContext) -> MilterResponse {
         message = MessageState()
         message.sender = arguments.first.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        if case .address(let address) = EmailAddress.parsePath(arguments.first ?? []) { message.senderAddress = address }
         return .continue
     }
 
@@ -82,8 +89,13 @@ final class MisdirectionSession: MilterSession {
 
     func endOfMessage(context: MilterContext) -> MilterResponse {
         let queueID = context.macro("i")
+        let (raised, replyTo) = reassessWithHeaders()
+        let refusing = raised + replyTo.filter(\.effectiveAction.refuses)
+        if !refusing.isEmpty {
+            return refuseMessage(refusing, queueID: queueID)
+        }
         let action = message.action
-        let headerValue = RiskHeader.value(for: message.decisions, mode: engine.policy.mode)
+        let headerValue = RiskHeader.value(for: message.decisions, replyTo: replyTo, mode: engine.policy.mode)
         do {
             // From the last to the first, so each index still names the header it did.
             for occurrence in stride(from: message.forgedHeaders, to: 0, by: -1) {
@@ -105,6 +117,7 @@ final class MisdirectionSession: MilterSession {
             return .tempfail
         }
         logEndOfMessage(queueID: queueID, action: action)
+        for decision in replyTo { log(decision, queueID: queueID, role: "reply-to") }
         if action == .quarantine, let notifier, let review = engine.configuration.review {
             notifier.submit(ReviewNotice(
                 queueID: queueID ?? "unknown", sender: message.sender, reason: holdReason, review: review,

@@ -1,0 +1,136 @@
+/// What a message's headers say that bears on misdirection: who else it goes to and comes
+/// from, how it is marked, whether it carries attachments.
+public struct MessageContext: Sendable, Hashable {
+    /// The envelope sender or, without one, the first From address.
+    public var sender: EmailAddress?
+    /// From addresses.
+    public var from: [HeaderAddress] = []
+    /// Reply-To addresses.
+    public var replyTo: [HeaderAddress] = []
+    /// To, Cc and Bcc mailboxes with their display names.
+    public var recipients: [HeaderAddress] = []
+    /// Protective markings found, each with where (`OFFICIAL-SENSITIVE in Subject`).
+    public var markings: [String] = []
+    /// Why the message is taken to carry attachments, when it is.
+    public var attachmentHint: String?
+
+    public init(sender: EmailAddress? = nil) {
+        self.sender = sender
+    }
+
+    /// Reads the headers that matter (others are ignored).
+    /// - Parameters:
+    ///   - headers: name and value pairs in order, values unfolded or not.
+    ///   - envelopeSender: MAIL FROM, when known.
+    public init(headers: [(name: String, value: String)], envelopeSender: EmailAddress?) {
+        self.init(sender: envelopeSender)
+        for (rawName, value) in headers {
+            let name = rawName.lowercased()
+            switch name {
+            case "to", "cc", "bcc":
+                recipients += HeaderAddress.parseList(value)
+            case "from":
+                from += HeaderAddress.parseList(value)
+            case "reply-to":
+                replyTo += HeaderAddress.parseList(value)
+            case "content-type":
+                if value.lowercased().trimmingSpaces.hasPrefix("multipart/mixed") {
+                    attachmentHint = "multipart/mixed"
+                }
+            case "x-ms-has-attach":
+                if value.lowercased().trimmingSpaces == "yes" { attachmentHint = "X-MS-Has-Attach: yes" }
+            default:
+                break
+            }
+            if let marking = Sensitivity.marking(header: rawName, value: value) {
+                markings.append(marking)
+            }
+        }
+        if sender == nil { sender = from.lazy.compactMap(\.address).first }
+    }
+}
+
+/// Protective markings: the classification a sender gave a message.
+public enum Sensitivity {
+    /// Markings looked for in the Subject, in capitals as governments write them, longest first.
+    public static let subjectMarkings = [
+        "OFFICIAL-SENSITIVE", "OFFICIAL SENSITIVE", "OFFICIAL: SENSITIVE", "COSMIC TOP SECRET", "TOP SECRET",
+        "NATO SECRET", "NATO CONFIDENTIAL", "NATO RESTRICTED", "SECRET", "CONFIDENTIAL", "RESTRICTED",
+        "FOR OFFICIAL USE ONLY", "FOUO", "CUI", "NOFORN", "PROTECTED B", "PROTECTED C",
+    ]
+    /// Headers that carry a marking (`X-Protective-Marking: VER=2018.1, SEC=OFFICIAL:Sensitive`).
+    public static let markingHeaders = ["x-protective-marking", "x-security-classification", "x-classification", "classification"]
+    /// Words in those headers or in a Microsoft Purview (`msip_labels`) label name that make a
+    /// message sensitive; `OFFICIAL`, `UNCLASSIFIED`, `PUBLIC` or `General` alone do not.
+    static let sensitiveWords = ["SENSITIVE", "SECRET", "CONFIDENTIAL", "RESTRICTED", "PROTECTED", "CUI", "FOUO", "HIGHLY"]
+
+    /// The marking a header carries, described with where it was found; nil for none.
+    public static func marking(header: String, value: String) -> String? {
+        let name = header.lowercased()
+        let upper = value.uppercased()
+        if name == "subject" {
+            return subjectMarking(value).map { "\($0) in Subject" }
+        }
+        if markingHeaders.contains(name) {
+            guard sensitiveWords.contains(where: { upper.contains($0) }) else { return nil }
+            return "\(value.trimmingSpaces) in \(header)"
+        }
+        if name == "msip_labels" {
+            // `MSIP_Label_<guid>_Name=Confidential; MSIP_Label_<guid>_Enabled=true; …`
+            for part in upper.split(separator: ";") where part.contains("_NAME=") {
+                let labelName = part.split(separator: "=", maxSplits: 1).last.map(String.init)?.trimmingSpaces ?? ""
+                if sensitiveWords.contains(where: { labelName.contains($0) }) {
+                    return "label \(labelName) in msip_labels"
+                }
+            }
+            return nil
+        }
+        if name == "sensitivity", upper.trimmingSpaces == "COMPANY-CONFIDENTIAL" {
+            return "Company-Confidential in Sensitivity"
+        }
+        return nil
+    }
+
+    /// The first marking in a Subject, as a whole word in capitals.
+    static func subjectMarking(_ subject: String) -> String? {
+        let bytes = Array(subject.utf8)
+        for marking in subjectMarkings {
+            let needle = Array(marking.utf8)
+            var start = 0
+            while start + needle.count <= bytes.count {
+                if bytes[start..<(start + needle.count)].elementsEqual(needle),
+                   start == 0 || !isWordByte(bytes[start - 1]),
+                   start + needle.count == bytes.count || !isWordByte(bytes[start + needle.count]) {
+                    return marking
+                }
+                start += 1
+            }
+        }
+        return nil
+    }
+
+    private static func isWordByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
+    }
+}
+
+extension MessageContext {
+    /// The header fields of an RFC 5322 message (up to the first empty line), unfolded.
+    public static func headerFields(ofMessage text: String) -> [(name: String, value: String)] {
+        var fields: [(name: String, value: String)] = []
+        for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
+            if line.isEmpty { break }
+            if line.first == " " || line.first == "\t" {
+                if !fields.isEmpty { fields[fields.count - 1].value += " " + line.trimmingSpaces }
+                continue
+            }
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields.append((String(line[..<colon]).trimmingSpaces, String(line[line.index(after: colon)...]).trimmingSpaces))
+        }
+        return fields
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: String { String(self).trimmingSpaces }
+}

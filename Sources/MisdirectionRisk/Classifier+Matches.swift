@@ -15,18 +15,21 @@ extension Classifier {
             let entry = index.entries[Int(key.entry)]
             let isWholeLabel = match.start == 0 || bytes[match.start - 1] == UInt8(ascii: ".")
             let isTail = match.end == bytes.count
-            // Labels in front of the match, kept in the suggestion (`hq.` of `hq.arny.mil`).
-            let head = isWholeLabel ? Self.text(bytes, 0, match.start) : Self.text(bytes, 0, Self.labelStart(bytes, before: match.start))
-            // A whole suffix after a name already under it (`army.mil.ml` for `mil`): that name.
-            let suspected = entry.isWholeSuffix && head.hasSuffix(".\(entry.domain).") ? String(head.dropLast()) : head + entry.domain
-
             if key.form == .trusted {
                 if path == .raw {
-                    findings.cleanNote = "trusted domain \(entry.domain)"
+                    findings.cleanNote = entry.note
                     findings.isTrusted = true
                 }
                 return
             }
+            if path == .raw, key.form == .domain, match.edit == .identical, isTail, isWholeLabel {
+                if !findings.isTrusted { findings.cleanNote = entry.note }
+                return
+            }
+            // Labels in front of the match, kept in the suggestion (`hq.` of `hq.arny.mil`).
+            let head = isWholeLabel ? Self.text(bytes, 0, match.start) : Self.text(bytes, 0, Self.labelStart(bytes, before: match.start))
+            // A whole suffix after a name already under it (`army.mil.ml` for `mil`): that name.
+            let suspected = entry.isWholeSuffix && head.hasSuffix(".\(entry.domain).") ? String(head.dropLast()) : head + entry.domain
             guard let edit = match.edit else {
                 findings.add(Finding(
                     rule: .doubleTypo, score: 0.7, suspected: suspected,
@@ -40,18 +43,18 @@ extension Classifier {
                     explanation: "\(shown) looks like \(suspected) written with look-alike characters"))
                 return
             }
-            if key.form == .domain, edit == .identical, isTail, isWholeLabel {
-                if !findings.isTrusted { findings.cleanNote = "protected domain \(entry.domain)" }
-                return
-            }
             if key.form == .skeleton {
                 findings.add(Finding(
                     rule: .homoglyph, score: edit == .identical ? 0.95 : 0.85, suspected: suspected,
                     explanation: "\(shown) looks like \(suspected) written with look-alike characters"))
                 return
             }
-            if key.form == .reversed || !isTail || !isWholeLabel {
-                let how = key.form == .reversed ? "with its labels reversed" : "inside a longer name"
+            if key.form == .reversed || key.form == .variant || !isTail || !isWholeLabel {
+                let how = switch key.form {
+                case .reversed: "with its labels reversed"
+                case .variant: "with its dots dropped or turned into hyphens"
+                default: "inside a longer name"
+                }
                 findings.add(Finding(
                     rule: .structure, score: edit == .identical ? 0.95 : 0.9, suspected: suspected,
                     explanation: "\(shown) holds \(entry.domain) \(how)"))

@@ -9,8 +9,8 @@ public struct Classifier: Sendable {
     public static let doubleTypoMinimumLength = 10
 
     let index: ProtectedIndex
-    let suffixes: PublicSuffixList
-    let confusables: Confusables
+    var suffixes: PublicSuffixList { index.suffixes }
+    var confusables: Confusables { index.confusables }
 
     /// - Parameters:
     ///   - protectedDomains: domains the organisation writes to, or whole suffixes (`mil`):
@@ -19,8 +19,6 @@ public struct Classifier: Sendable {
     ///   - suffixes: the public suffix list, to tell names from registry suffixes.
     ///   - confusables: the look-alike skeletons (one may be shared by several classifiers).
     public init(protectedDomains: [String], trustedDomains: [String], suffixes: PublicSuffixList, confusables: Confusables = Confusables()) {
-        self.suffixes = suffixes
-        self.confusables = confusables
         var entries: [ProtectedIndex.Entry] = []
         var seen = Set<String>()
         for (domains, isTrusted) in [(trustedDomains, true), (protectedDomains, false)] {
@@ -34,7 +32,7 @@ public struct Classifier: Sendable {
                     suffixLabelCount: suffix.utf8.reduce(1) { $0 + ($1 == UInt8(ascii: ".") ? 1 : 0) }))
             }
         }
-        index = ProtectedIndex(entries: entries, skeleton: confusables.skeleton, twoEditMinimumLength: Self.doubleTypoMinimumLength)
+        index = ProtectedIndex(entries: entries, suffixes: suffixes, confusables: confusables, twoEditMinimumLength: Self.doubleTypoMinimumLength)
     }
 
     /// Lower-case, without leading or trailing dots, punycode labels decoded.
@@ -70,18 +68,21 @@ public struct Classifier: Sendable {
             return .clean(address, input: input, note: "address literal: no domain to compare")
         }
         var domain = address.domain
-        if domain.utf8.count > 4, domain.contains("xn--") {
+        // One pass over the bytes decides which forms need looking at.
+        var traits = domain.withUTF8 { DomainTraits($0) }
+        if traits.hasPunycode {
             guard let unicode = Confusables.unicodeDomain(domain) else {
                 return Self.malformed(address, input: input, problem: "\(domain) has a label that is not valid punycode (IDNA2008)")
             }
             domain = unicode
+            traits = domain.withUTF8 { DomainTraits($0) }
         }
         var findings = Findings()
-        var domainCopy = domain
-        domainCopy.withUTF8 { bytes in scan(bytes, domain: domain, shown: domain, path: .raw, into: &findings) }
+        var utf8 = domain
+        utf8.withUTF8 { bytes in scan(bytes, domain: domain, shown: domain, path: .raw, into: &findings) }
         if let note = findings.cleanNote { return .clean(address, input: input, note: note) }
 
-        if domain.utf8.contains(where: { $0 >= 0x80 }) {
+        if traits.hasNonASCII {
             for label in domain.split(separator: ".") where confusables.isMixedScript(String(label)) {
                 findings.add(Finding(
                     rule: .mixedScript, score: 0.6, suspected: nil,
@@ -90,12 +91,9 @@ public struct Classifier: Sendable {
             }
             let skeleton = confusables.skeleton(domain)
             skeleton.withUnsafeBufferPointer { bytes in scan(bytes, domain: domain, shown: domain, path: .skeleton, into: &findings) }
-        } else {
-            let needsFolding = domainCopy.withUTF8 { Confusables.needsFolding($0) }
-            if needsFolding {
-                Confusables.foldASCII(Array(domain.utf8)).withUnsafeBufferPointer { bytes in
-                    scan(bytes, domain: domain, shown: domain, path: .skeleton, into: &findings)
-                }
+        } else if traits.needsFolding {
+            Confusables.foldASCII(Array(domain.utf8)).withUnsafeBufferPointer { bytes in
+                scan(bytes, domain: domain, shown: domain, path: .skeleton, into: &findings)
             }
         }
         return findings.verdict(address: address, input: input)
@@ -108,6 +106,27 @@ public struct Classifier: Sendable {
     /// True when `domain` is `parent` or a sub-domain of it.
     static func isSame(_ domain: String, orUnder parent: String) -> Bool {
         domain == parent || (domain.hasSuffix(parent) && domain.utf8.dropLast(parent.utf8.count).last == UInt8(ascii: "."))
+    }
+}
+
+/// What one pass over a domain's bytes tells about the forms worth looking at.
+struct DomainTraits {
+    var hasPunycode = false
+    var hasNonASCII = false
+    var needsFolding = false
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        hasNonASCII = bytes.contains { $0 >= 0x80 }
+        needsFolding = !hasNonASCII && Confusables.needsFolding(bytes)
+        var index = 0
+        while index + 4 <= bytes.count {
+            if (index == 0 || bytes[index - 1] == UInt8(ascii: ".")), bytes[index] == UInt8(ascii: "x"), bytes[index + 1] == UInt8(ascii: "n"),
+               bytes[index + 2] == UInt8(ascii: "-"), bytes[index + 3] == UInt8(ascii: "-") {
+                hasPunycode = true
+                return
+            }
+            index += 1
+        }
     }
 }
 

@@ -16,8 +16,9 @@ public final class Confusables: @unchecked Sendable {
     /// ASCII sequences that look like one character, folded to it, longest match first at each
     /// position: the ones people mistake in a domain (`rn`/`m`, `vv`/`w`, `cl`/`d`, `nn`/`m`,
     /// `0`/`o`, `1`/`l`).
-    public static let asciiFolds: [(sequence: String, folded: Character)] = [
-        ("rn", "m"), ("nn", "m"), ("vv", "w"), ("cl", "d"), ("0", "o"), ("1", "l"),
+    /// (`rnn` is read as `r` + `nn`: `arnny` is `army`.)
+    public static let asciiFolds: [(sequence: String, folded: String)] = [
+        ("rnn", "rm"), ("rn", "m"), ("nn", "m"), ("vv", "w"), ("cl", "d"), ("0", "o"), ("1", "l"),
     ]
     /// Single ASCII characters that look alike, both ways: a substitution between them is a
     /// homoglyph rather than a typo.
@@ -48,8 +49,13 @@ public final class Confusables: @unchecked Sendable {
 
     /// The skeleton of a lower-case domain or label, as UTF-8 bytes.
     public func skeleton(_ text: String) -> [UInt8] {
-        let bytes = Array(text.utf8)
-        guard !bytes.allSatisfy({ $0 < 0x80 }) else { return Self.foldASCII(bytes) }
+        let original = Array(text.utf8)
+        guard !original.allSatisfy({ $0 < 0x80 }) else { return Self.foldASCII(original) }
+        // Decorated Latin letters (`ᴍ`, `ɽ`) first become the letter they are named after: ICU
+        // maps some of them to prototypes no ASCII letter shares.
+        var named = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars { named.append(Self.baseLetter(of: scalar) ?? scalar) }
+        let bytes = Array(String(named).utf8)
         var unicode = bytes
         if let checker {
             var output = [CChar](repeating: 0, count: bytes.count * 6 + 16)
@@ -62,13 +68,38 @@ public final class Confusables: @unchecked Sendable {
                 unicode = output.prefix(Int(written)).map { UInt8(bitPattern: $0) }
             }
         }
-        // ICU's skeleton is in NFD: accents are separate combining marks, dropped here.
+        // ICU's skeleton is in NFD: accents are separate combining marks, dropped here. Latin
+        // letters ICU leaves alone (`ʀ`, `ɏ`, `ɾ`: small capitals, strokes, hooks) become the
+        // letter their Unicode name is built on.
         var stripped = String.UnicodeScalarView()
         for scalar in String(decoding: unicode, as: UTF8.self).unicodeScalars
         where scalar.properties.generalCategory != .nonspacingMark {
-            stripped.append(scalar)
+            if scalar.isASCII {
+                stripped.append(scalar)
+            } else {
+                stripped.append(Self.baseLetter(of: scalar) ?? Self.prototypeLetters[scalar] ?? scalar)
+            }
         }
         return Self.foldASCII(Array(String(stripped).lowercased().utf8))
+    }
+
+    /// ICU prototypes of look-alike classes that are not ASCII but look like an ASCII letter:
+    /// Cyrillic `м` and Latin `ᴍ` skeleton to `ʍ`, Cyrillic `ь` to `ƅ`.
+    static let prototypeLetters: [Unicode.Scalar: Unicode.Scalar] = ["\u{028D}": "m", "\u{0185}": "b"]
+
+    /// The ASCII letter a decorated letter is named after: `LATIN LETTER SMALL CAPITAL R` → `r`,
+    /// `LATIN SMALL LETTER Y WITH STROKE` → `y`, `CYRILLIC SMALL LETTER DZE` → nil.
+    static func baseLetter(of scalar: Unicode.Scalar) -> Unicode.Scalar? {
+        guard let name = scalar.properties.name, name.hasPrefix("LATIN ") else { return nil }
+        let words = name.split(separator: " ")
+        guard let letter = words.firstIndex(of: "LETTER") else { return nil }
+        var rest = words[(letter + 1)...].joined(separator: " ")[...]
+        for prefix in ["SMALL CAPITAL ", "SMALL ", "CAPITAL ", "DOTLESS "] where rest.hasPrefix(prefix) {
+            rest = rest.dropFirst(prefix.count)
+        }
+        let word = rest.prefix { $0 != " " }
+        guard word.count == 1, let character = word.first, character.isASCII, character.isLetter else { return nil }
+        return character.lowercased().unicodeScalars.first
     }
 
     /// True when a label mixes scripts that are not written together (ICU's "highly
@@ -91,7 +122,7 @@ public final class Confusables: @unchecked Sendable {
         outer: while index < bytes.count {
             for (sequence, folded) in asciiFoldBytes {
                 if index + sequence.count <= bytes.count, bytes[index..<(index + sequence.count)].elementsEqual(sequence) {
-                    output.append(folded)
+                    output += folded
                     index += sequence.count
                     continue outer
                 }
@@ -118,7 +149,7 @@ public final class Confusables: @unchecked Sendable {
         return false
     }
 
-    private static let asciiFoldBytes: [([UInt8], UInt8)] = asciiFolds.map { (Array($0.sequence.utf8), $0.folded.asciiValue!) }
+    private static let asciiFoldBytes: [([UInt8], [UInt8])] = asciiFolds.map { (Array($0.sequence.utf8), Array($0.folded.utf8)) }
 
     /// Decodes the punycode (`xn--`) labels of a lower-case domain with libidn2 (IDNA2008).
     /// - Returns: the Unicode form, or nil when a label is not valid punycode or IDNA2008.

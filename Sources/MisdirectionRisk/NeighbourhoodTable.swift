@@ -1,6 +1,6 @@
 /// A hash multi-map from 64-bit hashes of byte strings to 32-bit values, built once.
 ///
-/// Open addressing with linear probing at a load of at most 3/4. Slots hold a 16-bit
+/// Open addressing with linear probing at a load of at most 0.55. Slots hold a 16-bit
 /// fingerprint (0 means empty) in one array and the value in another, so a probe that misses,
 /// the common case, reads a few neighbouring bytes of the fingerprint array only. Fingerprints
 /// can collide: callers verify every value they get against the real strings.
@@ -10,7 +10,7 @@ struct NeighbourhoodTable: Sendable {
 
     /// Builds the table from parallel arrays of hashes and values (duplicates allowed).
     init(hashes: [UInt64], values entryValues: [UInt32]) {
-        let capacity = max(16, hashes.count + hashes.count / 3 + 1)
+        let capacity = max(16, hashes.count * 9 / 5 + 1)
         var fingerprints = [UInt16](repeating: 0, count: capacity)
         var values = [UInt32](repeating: 0, count: capacity)
         for (hash, value) in zip(hashes, entryValues) {
@@ -26,13 +26,18 @@ struct NeighbourhoodTable: Sendable {
         self.values = values
     }
 
-    /// Calls `body` with every value stored under a hash whose fingerprint equals `hash`'s.
-    @inline(__always)
-    func forEachValue(_ hash: UInt64, _ body: (UInt32) -> Void) {
-        fingerprints.withUnsafeBufferPointer { fingerprints in
+    /// The table's arrays seen through pointers, valid inside ``withView(_:)``: probing through
+    /// it costs no reference counting.
+    struct View {
+        let fingerprints: UnsafeBufferPointer<UInt16>
+        let values: UnsafeBufferPointer<UInt32>
+
+        /// Calls `body` with every value stored under a hash whose fingerprint equals `hash`'s.
+        @inline(__always)
+        func forEachValue(_ hash: UInt64, _ body: (UInt32) -> Void) {
             let capacity = fingerprints.count
-            let wanted = Self.fingerprint(hash)
-            var slot = Self.slot(hash, capacity: capacity)
+            let wanted = NeighbourhoodTable.fingerprint(hash)
+            var slot = NeighbourhoodTable.slot(hash, capacity: capacity)
             while true {
                 let found = fingerprints[slot]
                 if found == 0 { return }
@@ -43,16 +48,24 @@ struct NeighbourhoodTable: Sendable {
         }
     }
 
+    /// Calls `body` with a view of the table.
+    @inline(__always)
+    func withView<R>(_ body: (View) -> R) -> R {
+        fingerprints.withUnsafeBufferPointer { fingerprints in
+            values.withUnsafeBufferPointer { values in body(View(fingerprints: fingerprints, values: values)) }
+        }
+    }
+
     /// Bytes held by the table's two arrays.
     var memoryFootprint: Int { fingerprints.count * 2 + values.count * 4 }
 
     @inline(__always)
-    private static func slot(_ hash: UInt64, capacity: Int) -> Int {
+    fileprivate static func slot(_ hash: UInt64, capacity: Int) -> Int {
         Int(truncatingIfNeeded: hash.multipliedFullWidth(by: UInt64(capacity)).high)
     }
 
     @inline(__always)
-    private static func fingerprint(_ hash: UInt64) -> UInt16 {
+    fileprivate static func fingerprint(_ hash: UInt64) -> UInt16 {
         let bits = UInt16(truncatingIfNeeded: hash)
         return bits == 0 ? 1 : bits
     }

@@ -15,6 +15,8 @@ extension ProtectedIndex {
         withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n + 1) { storage in
             withUnsafeTemporaryAllocation(of: Int.self, capacity: Self.maximumLabels + 1) { starts in
                 Self.powers.withUnsafeBufferPointer { powers in
+                  oneEdit.withView { oneEdit in
+                  twoEdit.withView { twoEdit in
                     let hasher = RangeHasher(bytes, storage: storage, powers: powers)
                     var labelCount = 1
                     starts[0] = 0
@@ -36,6 +38,7 @@ extension ProtectedIndex {
                     // Windows that end the domain: within one edit.
                     for first in 0..<labelCount where tailWindowSizes & (1 << UInt64(labelCount - first)) != 0 {
                         let start = starts[first]
+                        guard tailLengths.contains(labels: labelCount - first, length: n - start) else { continue }
                         probe(hasher.range(start, n), n - start, start, n, tail: true)
                         for deleted in start..<n {
                             probe(hasher.range(start, n, deleting: deleted), n - start - 1, start, n, tail: true)
@@ -56,10 +59,14 @@ extension ProtectedIndex {
                         let nameLabel = labelCount - 1 - suffixLabels
                         let start = starts[nameLabel], nameEnd = starts[nameLabel + 1] - 1
                         let length = nameEnd - start
-                        guard length >= twoEditMinimumLength - 2, length <= twoEditMaximumLength + 2 else { continue }
+                        guard length >= twoEditMinimumLength - 2, length <= twoEditMaximumLength + 2,
+                              twoEditLengths.contains(labels: suffixLabels, length: n - start) else { continue }
+                        // A pair one deletion apart on each side also met in the one-edit table,
+                        // where it failed as a one-edit match: it gets its own record here.
+                        var seenTwo = SeenMatches()
                         func probeTwo(_ hash: UInt64, _ length: Int) {
                             twoEdit.forEachValue(RangeHasher.finished(hash, length: length, space: Self.twoEditSpace)) { key in
-                                guard seen.insert(key, start, n) else { return }
+                                guard seenTwo.insert(key, start, n) else { return }
                                 verifyTwoEdits(Int(key), bytes: bytes, start: start, body)
                             }
                         }
@@ -71,6 +78,8 @@ extension ProtectedIndex {
                             }
                         }
                     }
+                  }
+                  }
                 }
             }
         }
@@ -114,7 +123,7 @@ extension ProtectedIndex {
         switch key.form {
         case .trusted:
             guard tail, isWholeLabel, edit == .identical else { return }
-        case .reversed:
+        case .reversed, .variant:
             guard Self.isStructural(edit) || edit == .identical else { return }
         case .domain, .skeleton:
             if entries[Int(key.entry)].isWholeSuffix {

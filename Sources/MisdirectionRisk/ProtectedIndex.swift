@@ -7,7 +7,10 @@
 /// so a recipient costs one probe per byte of each window of labels looked at, whatever the
 /// number of keys. Long protected names are also stored with two bytes deleted from the name
 /// label, for two-edit typos. Every hit is verified against the key's bytes.
-struct ProtectedIndex: Sendable {
+///
+/// A class, so that the classifier and its closures share it without copying or reference
+/// counting each array; it also holds the suffix list and the look-alike skeletons.
+final class ProtectedIndex: Sendable {
     /// A protected or trusted domain as configured.
     struct Entry: Sendable {
         let domain: String
@@ -18,6 +21,17 @@ struct ProtectedIndex: Sendable {
         let suffixStart: Int
         /// Labels in the public suffix.
         let suffixLabelCount: Int
+        /// The note of a clean verdict for this domain or a sub-domain ("protected domain mil").
+        let note: String
+
+        init(domain: String, isTrusted: Bool, isWholeSuffix: Bool, suffixStart: Int, suffixLabelCount: Int) {
+            self.domain = domain
+            self.isTrusted = isTrusted
+            self.isWholeSuffix = isWholeSuffix
+            self.suffixStart = suffixStart
+            self.suffixLabelCount = suffixLabelCount
+            self.note = "\(isTrusted ? "trusted" : "protected") domain \(domain)"
+        }
     }
 
     /// One string stored in the index.
@@ -27,6 +41,9 @@ struct ProtectedIndex: Sendable {
             case domain
             /// Its labels in reverse order (`mil.army`), matched exactly or with dots removed.
             case reversed
+            /// All its dots dropped or turned into hyphens (`modgovuk`, `mod-gov-uk`), matched
+            /// exactly.
+            case variant
             /// Its look-alike skeleton, when that differs from the domain.
             case skeleton
             /// A trusted domain, matched exactly.
@@ -56,6 +73,8 @@ struct ProtectedIndex: Sendable {
 
     let entries: [Entry]
     let keys: [Key]
+    let suffixes: PublicSuffixList
+    let confusables: Confusables
     let keyBytes: [UInt8]
     let oneEdit: NeighbourhoodTable
     let twoEdit: NeighbourhoodTable
@@ -69,14 +88,42 @@ struct ProtectedIndex: Sendable {
     let twoEditMinimumLength: Int
     let twoEditMaximumLength: Int
 
+    /// Which (label count, byte length) pairs a window must have to be worth probing: a window
+    /// can only be within one edit (or two, for ``twoEditLengths``) of keys of nearly its length,
+    /// so most windows of a recipient are skipped without hashing when few domains are indexed.
+    struct LengthFilter: Sendable {
+        static let labelBuckets = 9
+        private var bits = [UInt64](repeating: 0, count: labelBuckets * 4)
+
+        mutating func insert(labels: Int, lengths: ClosedRange<Int>) {
+            let bucket = min(max(labels, 0), Self.labelBuckets - 1)
+            for length in lengths where length >= 0 && length < 256 {
+                bits[bucket * 4 + length / 64] |= 1 << UInt64(length % 64)
+            }
+        }
+
+        @inline(__always)
+        func contains(labels: Int, length: Int) -> Bool {
+            guard length < 256 else { return false }
+            let bucket = min(labels, Self.labelBuckets - 1)
+            return bits[bucket * 4 + length / 64] & (1 << UInt64(length % 64)) != 0
+        }
+    }
+
+    let tailLengths: LengthFilter
+    let twoEditLengths: LengthFilter
+
     /// Bytes held by the index (tables, keys and their bytes), for the benchmark.
     var memoryFootprint: Int {
         oneEdit.memoryFootprint + twoEdit.memoryFootprint + keyBytes.count + keys.count * MemoryLayout<Key>.stride
-            + entries.count * (MemoryLayout<Entry>.stride + 16) + entries.reduce(0) { $0 + $1.domain.utf8.count }
+            + entries.count * (MemoryLayout<Entry>.stride + 32) + entries.reduce(0) { $0 + $1.domain.utf8.count + $1.note.utf8.count }
     }
 
-    init(entries: [Entry], skeleton: (String) -> [UInt8], twoEditMinimumLength: Int) {
+    init(entries: [Entry], suffixes: PublicSuffixList, confusables: Confusables, twoEditMinimumLength: Int) {
         self.entries = entries
+        self.suffixes = suffixes
+        self.confusables = confusables
+        let skeleton = confusables.skeleton
         self.twoEditMinimumLength = twoEditMinimumLength
         var keys: [Key] = []
         var keyBytes: [UInt8] = []
@@ -84,6 +131,7 @@ struct ProtectedIndex: Sendable {
         var twoHashes: [UInt64] = [], twoValues: [UInt32] = []
         var tailSizes: UInt64 = 0, innerSizes: UInt64 = 0, twoSuffixSizes: UInt64 = 0
         var longest = 0
+        var tailLengths = LengthFilter(), twoEditLengths = LengthFilter()
         let powers = RangeHasher.powers
         var storage = [UInt64](repeating: 0, count: 260)
 
@@ -110,7 +158,7 @@ struct ProtectedIndex: Sendable {
                                 store(hasher.range(0, n, deleting: index), n - 1)
                                 previous = bytes[index]
                             }
-                        case .reversed:
+                        case .reversed, .variant:
                             for index in 0..<n where bytes[index] == UInt8(ascii: ".") {
                                 store(hasher.range(0, n, deleting: index), n - 1)
                             }
@@ -122,6 +170,7 @@ struct ProtectedIndex: Sendable {
                                 twoHashes.append(RangeHasher.finished(hash, length: length, space: Self.twoEditSpace))
                                 twoValues.append(keyIndex)
                             }
+                            twoEditLengths.insert(labels: labelCount - 1, lengths: (n - 2)...(n + 2))
                             storeTwo(hasher.range(0, n), n)
                             for first in 0..<nameEnd {
                                 storeTwo(hasher.range(0, n, deleting: first), n - 1)
@@ -134,7 +183,10 @@ struct ProtectedIndex: Sendable {
                 }
             }
             if form != .trusted {
-                for size in max(1, labelCount - 1)...min(63, labelCount + 1) { tailSizes |= 1 << UInt64(size) }
+                for size in max(1, labelCount - 1)...min(63, labelCount + 1) {
+                    tailSizes |= 1 << UInt64(size)
+                    tailLengths.insert(labels: size, lengths: (bytes.count - 1)...(bytes.count + 1))
+                }
             }
             if form != .trusted, labelCount >= 2 || form == .reversed {
                 innerSizes |= 1 << UInt64(labelCount)
@@ -165,6 +217,10 @@ struct ProtectedIndex: Sendable {
             if labels.count >= 2 {
                 add(Array(labels.reversed().joined(separator: [UInt8(ascii: ".")])), entry: index, form: .reversed)
             }
+            if labels.count >= 3 {
+                add(Array(labels.joined()), entry: index, form: .variant)
+                add(Array(labels.joined(separator: [UInt8(ascii: "-")])), entry: index, form: .variant)
+            }
             let folded = skeleton(entry.domain)
             if folded != bytes { add(folded, entry: index, form: .skeleton) }
         }
@@ -172,6 +228,8 @@ struct ProtectedIndex: Sendable {
         self.keyBytes = keyBytes
         self.oneEdit = NeighbourhoodTable(hashes: oneHashes, values: oneValues)
         self.twoEdit = NeighbourhoodTable(hashes: twoHashes, values: twoValues)
+        self.tailLengths = tailLengths
+        self.twoEditLengths = twoEditLengths
         self.tailWindowSizes = tailSizes
         self.innerWindowSizes = innerSizes
         self.twoEditSuffixSizes = twoSuffixSizes

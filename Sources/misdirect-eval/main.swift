@@ -1,1 +1,45 @@
-print("todo")
+// misdirect-eval: recall per kind of look-alike and the false-positive rate of the classifier
+// on the labelled corpus in evaluation/ (see scripts/make-corpus).
+//
+//     swift run -c release misdirect-eval [DIRECTORY]     (default: evaluation)
+//
+// Prints a Markdown table, the false positives, and a few misses per kind; exits 1 when an
+// aim is not met.
+import Glibc
+import MisdirectionRisk
+
+func readText(_ path: String) -> String? {
+    guard let file = fopen(path, "rb") else { return nil }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = fread(&buffer, 1, buffer.count, file)
+        if count <= 0 { break }
+        bytes += buffer[0..<count]
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+func fail(_ message: String, status: Int32) -> Never {
+    var text = "misdirect-eval: \(message)\n"
+    text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    exit(status)
+}
+
+let directory = CommandLine.arguments.dropFirst().first ?? "evaluation"
+guard let protectedText = readText("\(directory)/protected.txt"), let corpus = readText("\(directory)/corpus.tsv") else {
+    fail("cannot read \(directory)/protected.txt and \(directory)/corpus.tsv", status: 66)
+}
+guard let suffixText = readText(PublicSuffixList.debianPath) else {
+    fail("cannot read \(PublicSuffixList.debianPath) (apt-get install publicsuffix)", status: 69)
+}
+let protected = protectedText.split(separator: "\n").map(String.init).filter { !$0.isEmpty && !$0.hasPrefix("#") }
+let evaluation = Evaluation(protected: protected, corpus: corpus, suffixes: PublicSuffixList(parsing: suffixText))
+print("misdirect-eval: \(protected.count) protected domains, corpus \(directory)/corpus.tsv\n")
+print(evaluation.table)
+print("\nfalse positives: \(evaluation.falsePositives.isEmpty ? "none" : evaluation.falsePositives.joined(separator: ", "))")
+for (kind, domains) in evaluation.missed.sorted(by: { $0.key < $1.key }) {
+    print("missed \(kind): \(domains.joined(separator: ", "))")
+}
+exit(evaluation.meetsAims ? 0 : 1)

@@ -1,0 +1,88 @@
+import MisdirectionRisk
+
+/// Recall per kind of look-alike and false positives on legitimate domains, over the labelled
+/// corpus built by `scripts/make-corpus` (evaluation/corpus.tsv).
+///
+/// A domain counts as flagged when the classifier puts it at `medium` or above: the level at
+/// which the default policy acts (tag or reject).
+struct Evaluation {
+    /// Kinds of one-edit typos and suffix confusions, held to the higher aim.
+    static let oneEditKinds: Set<String> = [
+        "addition", "bitsquatting", "hyphenation", "insertion", "omission", "repetition", "replacement",
+        "subdomain", "transposition", "vowel-swap", "sub-domain-typo", "suffix-confusion",
+    ]
+    /// Aims: recall on one-edit kinds, on every other kind, and the highest false-positive rate.
+    static let oneEditRecallAim = 0.99
+    static let otherRecallAim = 0.95
+    static let falsePositiveAim = 0.005
+
+    struct Row: Equatable {
+        let kind: String
+        let count: Int
+        let flagged: Int
+        let high: Int
+        var recall: Double { count == 0 ? 0 : Double(flagged) / Double(count) }
+        var aim: Double { Evaluation.oneEditKinds.contains(kind) ? Evaluation.oneEditRecallAim : Evaluation.otherRecallAim }
+    }
+
+    let rows: [Row]
+    let legitimate: Int
+    let falsePositives: [String]
+    /// Up to five missed look-alikes per kind, to see what a rule lacks.
+    let missed: [String: [String]]
+
+    var falsePositiveRate: Double { legitimate == 0 ? 0 : Double(falsePositives.count) / Double(legitimate) }
+
+    /// Classifies every domain of `corpus` (the TSV text) against `protected`.
+    init(protected: [String], corpus: String, suffixes: PublicSuffixList) {
+        let classifier = Classifier(protectedDomains: protected, trustedDomains: [], suffixes: suffixes)
+        var counts: [String: (count: Int, flagged: Int, high: Int)] = [:]
+        var missed: [String: [String]] = [:]
+        var legitimate = 0
+        var falsePositives: [String] = []
+        for line in corpus.split(separator: "\n") where !line.hasPrefix("#") {
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard fields.count >= 2 else { continue }
+            let kind = String(fields[0]), domain = String(fields[1])
+            let verdict = classifier.classify(path: EmailAddress.parseAddressOrDomain("j@" + domain), input: domain)
+            let flagged = verdict.level >= .medium
+            if kind == "legitimate" {
+                legitimate += 1
+                if flagged { falsePositives.append("\(domain) (\(verdict.rules.map(\.id).joined(separator: ",")))") }
+                continue
+            }
+            var entry = counts[kind] ?? (0, 0, 0)
+            entry.count += 1
+            if flagged { entry.flagged += 1 } else if missed[kind, default: []].count < 5 { missed[kind, default: []].append(domain) }
+            if verdict.level == .high { entry.high += 1 }
+            counts[kind] = entry
+        }
+        rows = counts.keys.sorted().map { Row(kind: $0, count: counts[$0]!.count, flagged: counts[$0]!.flagged, high: counts[$0]!.high) }
+        self.legitimate = legitimate
+        self.falsePositives = falsePositives
+        self.missed = missed
+    }
+
+    /// True when every kind meets its recall aim and false positives stay under theirs.
+    var meetsAims: Bool {
+        rows.allSatisfy { $0.recall >= $0.aim } && falsePositiveRate <= Self.falsePositiveAim
+    }
+
+    /// The Markdown table the README shows.
+    var table: String {
+        var lines = ["| kind | look-alikes | flagged (≥ medium) | recall | high | aim |", "|---|---:|---:|---:|---:|---:|"]
+        for row in rows {
+            lines.append("| \(row.kind) | \(row.count) | \(row.flagged) | \(percent(row.recall)) | \(row.high) | ≥ \(percent(row.aim, decimals: 0)) |")
+        }
+        let total = rows.reduce(0) { $0 + $1.count }, flagged = rows.reduce(0) { $0 + $1.flagged }
+        lines.append("| **all look-alikes** | \(total) | \(flagged) | \(percent(total == 0 ? 0 : Double(flagged) / Double(total))) | | |")
+        lines.append("| **legitimate (false positives)** | \(legitimate) | \(falsePositives.count) | \(percent(falsePositiveRate)) | | ≤ \(percent(Self.falsePositiveAim, decimals: 1)) |")
+        return lines.joined(separator: "\n")
+    }
+
+    private func percent(_ value: Double, decimals: Int = 1) -> String {
+        let scale = decimals == 0 ? 1.0 : 10.0
+        let scaled = Int((value * 100 * scale).rounded())
+        return decimals == 0 ? "\(scaled)%" : "\(scaled / 10).\(scaled % 10)%"
+    }
+}

@@ -77,8 +77,11 @@ public struct Classifier: Sendable {
             domain = unicode
             traits = domain.withUTF8 { DomainTraits($0) }
         }
-        var findings = Findings()
         var utf8 = domain
+        if let entry = utf8.withUTF8({ index.cleanEntry(for: $0) }) {
+            return .clean(address, input: input, note: entry.note)
+        }
+        var findings = Findings()
         utf8.withUTF8 { bytes in scan(bytes, domain: domain, shown: domain, path: .raw, into: &findings) }
         if let note = findings.cleanNote { return .clean(address, input: input, note: note) }
 
@@ -156,12 +159,13 @@ struct Findings {
 
     func verdict(address: EmailAddress, input: String) -> RecipientVerdict {
         guard !items.isEmpty else { return .clean(address, input: input) }
-        // On a tie, the shorter suggestion: `army.mil` rather than `army.mil.mil` for `army.mil.ml`.
-        let best = items.max { a, b in
-            a.score != b.score ? a.score < b.score : (a.suspected?.utf8.count ?? 999) > (b.suspected?.utf8.count ?? 999)
-        }!
+        // On a tie, the shorter suggestion first: `army.mil` rather than `mil.army.mil` for
+        // `mil.army.ml`; the verdict keeps this order among equal scores.
+        let ordered = items.sorted { a, b in
+            a.score != b.score ? a.score > b.score : (a.suspected?.utf8.count ?? 999) < (b.suspected?.utf8.count ?? 999)
+        }
         return RecipientVerdict(
-            address: address, input: input, suspectedDomain: best.suspected ?? items.lazy.compactMap(\.suspected).first,
-            reasons: items.map { Reason(rule: $0.rule, score: $0.score, explanation: $0.explanation) })
+            address: address, input: input, suspectedDomain: ordered.lazy.compactMap(\.suspected).first,
+            reasons: ordered.map { Reason(rule: $0.rule, score: $0.score, explanation: $0.explanation) })
     }
 }

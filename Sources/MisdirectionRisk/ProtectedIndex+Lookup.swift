@@ -61,6 +61,13 @@ extension ProtectedIndex {
                         let length = nameEnd - start
                         guard length >= twoEditMinimumLength - 2, length <= twoEditMaximumLength + 2,
                               twoEditLengths.contains(labels: suffixLabels, length: n - start) else { continue }
+                        var suffixKnown = false
+                        twoEditSuffixes.withView { suffixes in
+                            suffixes.forEachValue(RangeHasher.finished(hasher.range(nameEnd + 1, n), length: length, space: Self.suffixSpace)) { _ in
+                                suffixKnown = true
+                            }
+                        }
+                        guard suffixKnown else { continue }
                         // A pair one deletion apart on each side also met in the one-edit table,
                         // where it failed as a one-edit match: it gets its own record here.
                         var seenTwo = SeenMatches()
@@ -86,6 +93,36 @@ extension ProtectedIndex {
     }
 
     private static let powers = RangeHasher.powers
+
+    /// The trusted or protected entry the domain is, or is under (trusted first), found with one
+    /// probe per label: such a recipient is clean whatever else it resembles.
+    func cleanEntry(for bytes: UnsafeBufferPointer<UInt8>) -> Entry? {
+        let n = bytes.count
+        guard n > 0, n <= 253 else { return nil }
+        var found: Entry?
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n + 1) { storage in
+            Self.powers.withUnsafeBufferPointer { powers in
+                let hasher = RangeHasher(bytes, storage: storage, powers: powers)
+                oneEdit.withView { table in
+                    var start = 0
+                    while start < n {
+                        table.forEachValue(RangeHasher.finished(hasher.range(start, n), length: n - start, space: Self.oneEditSpace)) { value in
+                            let key = keys[Int(value)]
+                            guard key.form == .domain || key.form == .trusted, Int(key.length) == n - start,
+                                  found?.isTrusted != true else { return }
+                            let matches = withKeyBytes(key) { keyBytes in
+                                keyBytes.elementsEqual(UnsafeBufferPointer(rebasing: bytes[start..<n]))
+                            }
+                            if matches { found = entries[Int(key.entry)] }
+                        }
+                        while start < n, bytes[start] != UInt8(ascii: ".") { start += 1 }
+                        start += 1
+                    }
+                }
+            }
+        }
+        return found
+    }
 
     /// Probes `bytes[start..<end]` and each part of it between hyphens, as they are and with one
     /// hyphen deleted (`army-mil` → `armymil`, which the key `army.mil` holds without its dot).

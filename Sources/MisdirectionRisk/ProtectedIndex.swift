@@ -112,10 +112,14 @@ final class ProtectedIndex: Sendable {
 
     let tailLengths: LengthFilter
     let twoEditLengths: LengthFilter
+    /// (suffix, name length ± 2) pairs of the names stored for two-edit typos: a recipient's
+    /// name is only probed for two edits under a suffix and at a length some long name has.
+    let twoEditSuffixes: NeighbourhoodTable
+    static let suffixSpace: UInt64 = 0x2B7E_1516_28AE_D2A6
 
     /// Bytes held by the index (tables, keys and their bytes), for the benchmark.
     var memoryFootprint: Int {
-        oneEdit.memoryFootprint + twoEdit.memoryFootprint + keyBytes.count + keys.count * MemoryLayout<Key>.stride
+        oneEdit.memoryFootprint + twoEdit.memoryFootprint + twoEditSuffixes.memoryFootprint + keyBytes.count + keys.count * MemoryLayout<Key>.stride
             + entries.count * (MemoryLayout<Entry>.stride + 32) + entries.reduce(0) { $0 + $1.domain.utf8.count + $1.note.utf8.count }
     }
 
@@ -132,6 +136,7 @@ final class ProtectedIndex: Sendable {
         var tailSizes: UInt64 = 0, innerSizes: UInt64 = 0, twoSuffixSizes: UInt64 = 0
         var longest = 0
         var tailLengths = LengthFilter(), twoEditLengths = LengthFilter()
+        var suffixHashes: [UInt64] = [], suffixValues: [UInt32] = []
         let powers = RangeHasher.powers
         var storage = [UInt64](repeating: 0, count: 260)
 
@@ -171,6 +176,11 @@ final class ProtectedIndex: Sendable {
                                 twoValues.append(keyIndex)
                             }
                             twoEditLengths.insert(labels: labelCount - 1, lengths: (n - 2)...(n + 2))
+                            let suffix = hasher.range(nameEnd + 1, n)
+                            for length in (nameEnd - 2)...(nameEnd + 2) {
+                                suffixHashes.append(RangeHasher.finished(suffix, length: length, space: Self.suffixSpace))
+                                suffixValues.append(keyIndex)
+                            }
                             storeTwo(hasher.range(0, n), n)
                             for first in 0..<nameEnd {
                                 storeTwo(hasher.range(0, n, deleting: first), n - 1)
@@ -230,6 +240,7 @@ final class ProtectedIndex: Sendable {
         self.twoEdit = NeighbourhoodTable(hashes: twoHashes, values: twoValues)
         self.tailLengths = tailLengths
         self.twoEditLengths = twoEditLengths
+        self.twoEditSuffixes = NeighbourhoodTable(hashes: suffixHashes, values: suffixValues)
         self.tailWindowSizes = tailSizes
         self.innerWindowSizes = innerSizes
         self.twoEditSuffixSizes = twoSuffixSizes

@@ -72,7 +72,8 @@ struct Evaluation {
     var table: String {
         var lines = ["| kind | look-alikes | flagged (≥ medium) | recall | high | aim |", "|---|---:|---:|---:|---:|---:|"]
         for row in rows {
-            lines.append("| \(row.kind) | \(row.count) | \(row.flagged) | \(percent(row.recall)) | \(row.high) | ≥ \(percent(row.aim, decimals: 0)) |")
+            let mark = row.recall >= row.aim ? "" : " (missed)"
+            lines.append("| \(row.kind) | \(row.count) | \(row.flagged) | \(percent(row.recall)) | \(row.high) | ≥ \(percent(row.aim, decimals: 0))\(mark) |")
         }
         let total = rows.reduce(0) { $0 + $1.count }, flagged = rows.reduce(0) { $0 + $1.flagged }
         lines.append("| **all look-alikes** | \(total) | \(flagged) | \(percent(total == 0 ? 0 : Double(flagged) / Double(total))) | | |")

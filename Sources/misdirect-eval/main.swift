@@ -3,8 +3,8 @@
 //
 //     swift run -c release misdirect-eval [DIRECTORY]     (default: evaluation)
 //
-// Prints a Markdown table, the false positives, and a few misses per kind; exits 1 when an
-// aim is not met.
+// Prints a Markdown table (kinds that miss their aim are marked), the false positives, and a
+// few misses per kind.
 import Glibc
 import MisdirectionRisk
 
@@ -42,4 +42,4 @@ print("\nfalse positives: \(evaluation.falsePositives.isEmpty ? "none" : evaluat
 for (kind, domains) in evaluation.missed.sorted(by: { $0.key < $1.key }) {
     print("missed \(kind): \(domains.joined(separator: ", "))")
 }
-exit(evaluation.meetsAims ? 0 : 1)
+print(evaluation.meetsAims ? "\nevery aim met" : "\nsome aims missed")

@@ -20,3 +20,15 @@ enum Fixtures {
         classifier.classify(path: EmailAddress.parseAddressOrDomain(text), input: text)
     }
 }
+
+extension Fixtures {
+    /// Specific protected domains only (no whole suffix), as an organisation lists its partners.
+    static let partners = Classifier(
+        protectedDomains: ["army.mil", "example.org", "microsoft.com", "paypal.com", "bankofamerica.com", "mod.gov.uk"],
+        trustedDomains: ["real-partner.ml"],
+        suffixes: suffixes)
+
+    static func partnerVerdict(_ text: String) -> RecipientVerdict {
+        partners.classify(path: EmailAddress.parseAddressOrDomain(text), input: text)
+    }
+}

@@ -121,7 +121,8 @@ extension MessageContext {
         for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             if line.isEmpty { break }
             if line.first == " " || line.first == "\t" {
-                if !fields.isEmpty { fields[fields.count - 1].value += " " + line.trimmingSpaces }
+                let continuation = line.drop { $0 == " " || $0 == "\t" }
+                if !fields.isEmpty { fields[fields.count - 1].value += " " + continuation.trimmingSpaces }
                 continue
             }
             guard let colon = line.firstIndex(of: ":") else { continue }

@@ -29,4 +29,43 @@ struct CheckTests {
             {"action":"reject","address":"someone@army.ml","did_you_mean":"someone@army.mil","domain":"army.ml","level":"high","mode":"enforce","note":null,"reasons":[{"explanation":"army.ml looks like a misspelling of army.mil","rule":"suffix-confusion"}],"score":0.95,"suspected":"army.mil"}
             """)
     }
+
+    @Test("check --message classifies To, Cc and Bcc with the message's context")
+    func message() {
+        let message = """
+            From: Alice <alice@army.mil>
+            To: "J. Smith" <j@army.il>, k@army.mil
+            Cc: m@navy.mil
+            Reply-To: alice@arrny.mil
+            Subject: [OFFICIAL-SENSITIVE] plans
+
+            body
+            """
+        let lines = Check.decisions(forMessage: message, engine: engine).map { Check.line(input: $0.0, decision: $0.1) }
+        #expect(lines.joined(separator: "\n") == """
+            j@army.il: high (score 0.80) -> reject; army.il looks like a misspelling of army.mil; did you mean j@army.mil? [suffix-confusion,odd-one-out,sensitivity]
+            k@army.mil: none (score 0.00) -> accept; protected domain mil
+            m@navy.mil: none (score 0.00) -> accept; protected domain mil
+            """)
+    }
+}
+
+struct MessageRefusalTests {
+    @Test("refusing a whole message names each raised recipient and its reasons")
+    func reply() {
+        let verdict = RecipientVerdict(
+            address: EmailAddress(localPart: "j", domain: "army.il"), input: "<j@army.il>", suspectedDomain: "army.mil",
+            reasons: [Reason(rule: .suffixConfusion, score: 0.7, explanation: "army.il looks like a misspelling of army.mil"),
+                      Reason(rule: .sensitivity, score: 0.8, explanation: "marked")])
+        let reject = MisdirectionSession.messageReply(for: [Policy().decide(verdict)])
+        #expect(reject.code == "550")
+        #expect(reject.enhancedCode == "5.7.1")
+        #expect(reject.lines == [
+            "Message refused: misdirected recipient (misdirect-milter)",
+            "j@army.il: army.il looks like a misspelling of army.mil; did you mean j@army.mil? [suffix-confusion,sensitivity]",
+        ])
+        let tempfail = MisdirectionSession.messageReply(for: [Policy(actions: [.high: .tempfail]).decide(verdict)])
+        #expect(tempfail.code == "450")
+        #expect(tempfail.lines[0].hasSuffix("; temporary, will be retried"))
+    }
 }

@@ -28,6 +28,20 @@ struct ConfigurationLoaderTests {
         #expect(configuration.logLevel == .debug)
     }
 
+    @Test("reads per-rule actions and modes")
+    func rules() throws {
+        let configuration = try ConfigurationLoader.parse("""
+            rules:
+              homoglyph: {action: reject}
+              bitflip:
+                action: tag
+                mode: log-only
+            """, file: "rules.yml")
+        #expect(configuration.rules == [.homoglyph: RulePolicy(action: .reject), .bitflip: RulePolicy(action: .tag, mode: .logOnly)])
+        #expect(configuration.policy.mode(of: .bitflip) == .logOnly)
+        #expect(configuration.policy.mode(of: .typo) == .enforce)
+    }
+
     @Test("uses the defaults for an empty file")
     func empty() throws {
         let configuration = try ConfigurationLoader.parse("# nothing yet\n", file: "empty.yml")
@@ -63,6 +77,11 @@ struct ConfigurationLoaderTests {
         ("- mil\n", "bad.yml:1: the file must be a mapping of keys to values"),
         ("mode: enforce\nmode: log-only\n", "bad.yml:1: mode: key given more than once"),
         ("protected: [mil\n", "bad.yml:2: not valid YAML"),
+        ("rules:\n  homoglpyh: {action: reject}\n", "bad.yml:2: rules.homoglpyh: unknown rule; did you mean \"homoglyph\"?"),
+        ("rules:\n  bitflip:\n    acton: tag\n", "bad.yml:3: rules.bitflip.acton: unknown key; did you mean \"action\"?"),
+        ("rules:\n  bitflip: {action: block}\n", "bad.yml:2: rules.bitflip.action: unknown action \"block\"; expected one of accept, tag, tempfail, reject"),
+        ("rules:\n  bitflip: {mode: dry}\n", "bad.yml:2: rules.bitflip.mode: unknown mode \"dry\"; expected enforce or log-only"),
+        ("rules:\n  bitflip: reject\n", "bad.yml:2: rules.bitflip: expected a mapping of keys to values"),
     ])
     func errors(text: String, expected: String) {
         Self.expectError(parsing: text, file: "bad.yml", startingWith: expected)

@@ -93,3 +93,54 @@ struct RiskHeaderTests {
         #expect(RiskHeader.parse("") == nil)
     }
 }
+
+struct RulePolicyTests {
+    @Test("a rule's own action replaces the level's")
+    func ruleAction() {
+        let policy = Policy(rules: [.bitflip: RulePolicy(action: .reject)])
+        #expect(policy.decide(Fixtures.partnerVerdict("j@arm9.mil")).action == .reject)
+        #expect(policy.decide(Fixtures.partnerVerdict("j@army.il")).action == .tag)
+    }
+
+    @Test("a rule in log-only mode is reported but refuses nothing while the others enforce")
+    func ruleLogOnly() {
+        let policy = Policy(actions: [.medium: .reject], rules: [.bitflip: RulePolicy(mode: .logOnly)])
+        let bitflip = policy.decide(Fixtures.partnerVerdict("j@arm9.mil"))
+        #expect(bitflip.action == .reject)
+        #expect(bitflip.effectiveAction == .tag)
+        #expect(bitflip.mode == .logOnly)
+        #expect(bitflip.logOnlyRules == [.bitflip])
+        let typo = policy.decide(Fixtures.partnerVerdict("j@army.il"))
+        #expect(typo.effectiveAction == .reject)
+        #expect(typo.mode == .enforce)
+    }
+
+    @Test("an enforcing rule still refuses when a log-only rule fired beside it")
+    func mixed() {
+        let policy = Policy(rules: [.mixedScript: RulePolicy(mode: .logOnly)])
+        let decision = policy.decide(Fixtures.partnerVerdict("j@\u{0430}rmy.mil"))
+        #expect(decision.verdict.rules.contains(.mixedScript))
+        #expect(decision.effectiveAction == .reject)
+        #expect(decision.mode == .enforce)
+    }
+
+    @Test("a rule in enforce mode acts in a globally log-only policy")
+    func enforceOne() {
+        let policy = Policy(mode: .logOnly, rules: [.suffixConfusion: RulePolicy(mode: .enforce)])
+        #expect(policy.decide(Fixtures.partnerVerdict("j@army.ml")).effectiveAction == .reject)
+        #expect(policy.decide(Fixtures.partnerVerdict("j@arny.mil")).effectiveAction == .tag)
+    }
+
+    @Test("the header lists a Reply-To group and marks a recipient whose action a log-only rule held back")
+    func header() throws {
+        let policy = Policy(rules: [.bitflip: RulePolicy(action: .reject, mode: .logOnly)])
+        let assessment = Fixtures.partners.assess([Fixtures.partnerVerdict("j@arm9.mil")], context: MessageContext(
+            headers: [(name: "Reply-To", value: "r@paypa1.com")], envelopeSender: nil))
+        let value = RiskHeader.value(
+            for: assessment.verdicts.map(policy.decide), replyTo: assessment.replyTo.map(policy.decide), mode: .enforce)
+        let items = try #require(RiskHeader.parse(value))
+        #expect(items.contains { $0.key == "rcpt-mode" && $0.value == "log-only" })
+        #expect(items.contains { $0.key == "reply-to" && $0.value == "r@paypa1.com" })
+        #expect(items.contains { $0.key == "reasons" && $0.value == "reply-to" })
+    }
+}

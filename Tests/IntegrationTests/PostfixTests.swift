@@ -125,4 +125,57 @@ struct PostfixTests {
         let queueID = accepted.first?.split(separator: " ").first { $0.hasPrefix("mail.queue_id=") }
         #expect(queueID != nil && queueID != "mail.queue_id=NOQUEUE")
     }
+
+    // MARK: Sensitivity and context at end of message
+
+    @Test("OFFICIAL-SENSITIVE to a high look-alike and a real recipient: the look-alike is refused at RCPT, the real one gets the message")
+    func sensitiveHighLookAlike() throws {
+        let env = try environment()
+        let subject = PostfixEnvironment.uniqueSubject("[OFFICIAL-SENSITIVE] plans")
+        let transcript = try env.send(via: .packaged, to: ["j.smith@army.ml", "k.jones@army.mil"], subject: subject)
+        #expect(transcript.reply(to: "j.smith@army.ml")?.code == 550, "\(transcript.raw)")
+        #expect(transcript.reply(to: "k.jones@army.mil")?.code == 250)
+        #expect(transcript.dataReply?.code == 250, "\(transcript.raw)")
+        let message = try #require(env.sink.messages(withSubjectContaining: subject).first)
+        #expect(message.recipients == ["<k.jones@army.mil>"])
+        let risk = try #require(message.risk)
+        #expect(risk.level == "none", "the delivered copy goes to the real domain only")
+        #expect(risk["rcpt"] == "j.smith@army.ml")
+        #expect(risk["rcpt-action"] == "reject")
+        #expect(risk["did-you-mean"] == "j.smith@army.mil")
+    }
+
+    @Test("OFFICIAL-SENSITIVE raises a medium look-alike accepted at RCPT to high: the whole message is refused at end of data, naming it")
+    func sensitiveRaisesToRefusal() throws {
+        let env = try environment()
+        let subject = PostfixEnvironment.uniqueSubject("[OFFICIAL-SENSITIVE] raised")
+        let transcript = try env.send(via: .packaged, to: ["x@army.il", "k.jones@army.mil"], subject: subject)
+        #expect(transcript.reply(to: "x@army.il")?.code == 250, "medium is only tagged at RCPT: \(transcript.raw)")
+        #expect(transcript.reply(to: "k.jones@army.mil")?.code == 250)
+        let data = try #require(transcript.dataReply, "\(transcript.raw)")
+        #expect(data.code == 550)
+        #expect(data.text.contains("5.7.1"))
+        #expect(transcript.raw.contains("x@army.il: army.il looks like a misspelling of army.mil; did you mean x@army.mil?"))
+        #expect(transcript.raw.contains("sensitivity"))
+        #expect(env.sink.messages(withSubjectContaining: subject, timeout: .seconds(2)).isEmpty, "nothing is delivered")
+        let lines = env.milters[.packaged]!.logLines(containing: ["refused message at end of data", "rcpt.address=<x@army.il>"])
+        #expect(lines.first?.contains("risk.reasons=suffix-confusion,odd-one-out,sensitivity") == true, "\(lines)")
+    }
+
+    @Test("with high look-alikes tagged, an OFFICIAL-SENSITIVE message reaches both recipients and the header shows the raise")
+    func sensitiveTagged() throws {
+        let env = try environment()
+        let subject = PostfixEnvironment.uniqueSubject("[OFFICIAL-SENSITIVE] tagged")
+        let transcript = try env.send(via: .tag, to: ["x@army.il", "k.jones@army.mil"], subject: subject)
+        #expect(transcript.dataReply?.code == 250, "\(transcript.raw)")
+        let message = try #require(env.sink.messages(withSubjectContaining: subject).first)
+        #expect(Set(message.recipients) == ["<x@army.il>", "<k.jones@army.mil>"])
+        let risk = try #require(message.risk)
+        #expect(risk.level == "high")
+        #expect(risk["action"] == "tag")
+        #expect(risk["rcpt"] == "x@army.il")
+        #expect(risk["rcpt-level"] == "high")
+        #expect(risk["reasons"] == "suffix-confusion,odd-one-out,sensitivity")
+        #expect(risk["did-you-mean"] == "x@army.mil")
+    }
 }

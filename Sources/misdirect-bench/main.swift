@@ -1,7 +1,7 @@
 // misdirect-bench: how fast the classifier is, against a straightforward linear scan measured in
 // the same run, with 10, 1,000, 10,000 and 100,000 protected domains.
 //
-//     swift run -c release misdirect-bench [--quick]
+//     swift build -c release --product misdirect-bench && .build/release/misdirect-bench [--quick] [--index-only]
 //
 // Recipients are a fixed mix of 90% legitimate addresses (protected domains, their sub-domains,
 // unrelated domains) and 10% look-alikes (typos, suffix confusions, homoglyphs, structure
@@ -178,8 +178,7 @@ print("misdirect-bench: one thread, 90% legitimate / 10% look-alike recipients\(
 print("| protected domains | index build | index memory | resident growth | indexed rcpt/s | linear scan rcpt/s | speed-up |")
 print("|---:|---:|---:|---:|---:|---:|---:|")
 let confusables = Confusables()
-let sizes = CommandLine.arguments.contains("--small") ? [10] : [10, 1_000, 10_000, 100_000]
-for size in sizes {
+for size in [10, 1_000, 10_000, 100_000] {
     let domains = protectedDomains(size, seed: 42)
     let sample = recipients(protected: domains, count: 20_000, seed: 7)
     let residentBefore = residentBytes()

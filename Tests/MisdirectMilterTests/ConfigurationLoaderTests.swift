@@ -79,7 +79,7 @@ struct ConfigurationLoaderTests {
         ("protected: [mil\n", "bad.yml:2: not valid YAML"),
         ("rules:\n  homoglpyh: {action: reject}\n", "bad.yml:2: rules.homoglpyh: unknown rule; did you mean \"homoglyph\"?"),
         ("rules:\n  bitflip:\n    acton: tag\n", "bad.yml:3: rules.bitflip.acton: unknown key; did you mean \"action\"?"),
-        ("rules:\n  bitflip: {action: block}\n", "bad.yml:2: rules.bitflip.action: unknown action \"block\"; expected one of accept, tag, tempfail, reject"),
+        ("rules:\n  bitflip: {action: block}\n", "bad.yml:2: rules.bitflip.action: unknown action \"block\"; expected one of accept, tag, quarantine, tempfail, reject"),
         ("rules:\n  bitflip: {mode: dry}\n", "bad.yml:2: rules.bitflip.mode: unknown mode \"dry\"; expected enforce or log-only"),
         ("rules:\n  bitflip: reject\n", "bad.yml:2: rules.bitflip: expected a mapping of keys to values"),
     ])

@@ -8,7 +8,7 @@
 // tricks), generated from a seeded generator so every run sees the same data. Prints one table
 // row per size: index build time, index memory, recipients per second for the index and for
 // the linear scan, and the ratio. One thread. Not a test: figures depend on the machine.
-import Glibc
+import Foundation
 import MisdirectionRisk
 
 /// SplitMix64: small, seeded, the same on every machine.
@@ -126,8 +126,8 @@ func rate<T>(_ items: [T], seconds: Double, minimum: Int = 1, _ body: (T) -> Boo
 
 /// Resident memory of the process, from /proc/self/statm.
 func residentBytes() -> Int {
-    guard let bytes = try? readFile("/proc/self/statm") else { return 0 }
-    let fields = String(decoding: bytes, as: UTF8.self).split(separator: " ")
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
     return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
 }
 
@@ -155,24 +155,11 @@ func padded(_ text: String, _ width: Int) -> String {
 let quick = CommandLine.arguments.contains("--quick")
 /// Skips the linear scan (for profiling the index alone).
 let indexOnly = CommandLine.arguments.contains("--index-only")
-let suffixText = (try? String(decoding: readFile("/usr/share/publicsuffix/public_suffix_list.dat"), as: UTF8.self)) ?? ""
+let suffixText = (try? String(contentsOfFile: PublicSuffixList.debianPath, encoding: .utf8)) ?? ""
 let suffixList = suffixText.isEmpty
     ? PublicSuffixList(rules: ["com", "org", "net", "uk", "co.uk", "gov.uk", "ac.uk", "nhs.uk", "gov", "mil", "de", "fr", "io", "edu"])
     : PublicSuffixList(parsing: suffixText)
 
-func readFile(_ path: String) throws -> [UInt8] {
-    guard let file = fopen(path, "rb") else { throw Failure() }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let count = fread(&buffer, 1, buffer.count, file)
-        if count <= 0 { break }
-        bytes += buffer[0..<count]
-    }
-    return bytes
-}
-struct Failure: Error {}
 
 print("misdirect-bench: one thread, 90% legitimate / 10% look-alike recipients\(quick ? " (quick)" : "")")
 print("| protected domains | index build | index memory | resident growth | indexed rcpt/s | linear scan rcpt/s | speed-up |")

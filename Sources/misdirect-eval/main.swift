@@ -5,20 +5,11 @@
 //
 // Prints a Markdown table (kinds that miss their aim are marked), the false positives, and a
 // few misses per kind.
-import Glibc
+import Foundation
 import MisdirectionRisk
 
 func readText(_ path: String) -> String? {
-    guard let file = fopen(path, "rb") else { return nil }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let count = fread(&buffer, 1, buffer.count, file)
-        if count <= 0 { break }
-        bytes += buffer[0..<count]
-    }
-    return String(decoding: bytes, as: UTF8.self)
+    try? String(contentsOfFile: path, encoding: .utf8)
 }
 
 func fail(_ message: String, status: Int32) -> Never {

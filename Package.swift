@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The C surface only: libmilter's mfapi.h plus a shim for what Swift cannot call.
@@ -37,15 +39,28 @@ let package = Package(
         .systemLibrary(name: "CICU", path: "Sources/CICU", providers: [.apt(["libicu-dev"])]),
         // Pure logic: addresses, domains, look-alikes, scoring and policy. No I/O.
         .target(name: "MisdirectionRisk", dependencies: ["CIDN2", "CICU"], linkerSettings: [.linkedLibrary("m")]),
-        // Wiring: CLI, configuration, logging, signals.
+        // Pure parsing of past traffic for `replay`: Postfix log lines, message headers, mbox
+        // framing. No I/O: the executable reads the files.
+        .target(name: "MailHistory"),
+        // zlib's C surface, for reading gzip-rotated logs in `replay`.
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // Wiring: CLI, configuration, logging, metrics, signals, file I/O for replay.
         .executableTarget(
             name: "misdirect-milter",
             dependencies: [
                 "Milter",
                 "MisdirectionRisk",
+                "MailHistory",
+                "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // Release-mode speed benchmark of the classifier against a linear scan (prints a table).
@@ -55,6 +70,7 @@ let package = Package(
         .testTarget(name: "MisdirectionRiskTests", dependencies: ["MisdirectionRisk"]),
         .testTarget(name: "EvaluationTests", dependencies: ["misdirect-eval", "MisdirectionRisk"]),
         .testTarget(name: "MilterTests", dependencies: ["Milter"]),
+        .testTarget(name: "MailHistoryTests", dependencies: ["MailHistory"]),
         .testTarget(
             name: "MisdirectMilterTests",
             dependencies: ["misdirect-milter", "MisdirectionRisk"]

@@ -38,7 +38,36 @@ struct Configuration: Sendable {
     /// `public_suffix_list`: the Public Suffix List file (Debian package `publicsuffix`).
     var publicSuffixListPath: String = PublicSuffixList.debianPath
     /// `log_level`: `trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical`.
+    /// Takes effect on reload.
     var logLevel: Logger.Level = .info
+    /// `log_target`: `syslog` (the default: the `mail` facility, beside the MTA's own lines),
+    /// `stderr` (logfmt lines) or `json` (JSON lines on standard error, for journald or a log
+    /// shipper). Changing it needs a restart.
+    var logTarget: LogTarget = .syslog
+    /// `syslog_facility`: `mail` by default; `daemon`, `user` or `local0` … `local7`.
+    var syslogFacility: SyslogFacility = .mail
+    /// `syslog_socket`: the syslog daemon's datagram socket, `/dev/log` by default.
+    var syslogSocket: String = "/dev/log"
+    /// `metrics_listen`: `HOST:PORT` on a loopback address (`127.0.0.1:9897`, `[::1]:9897`)
+    /// where Prometheus text metrics are served at `/metrics`; nil (the default) serves none.
+    var metricsListen: MetricsAddress?
+    /// `user`: the user to run as once the socket is bound (nil keeps the starting user).
+    var user: String?
+    /// The user id and primary group id `user` names, resolved when the file is read.
+    var userID: (uid: UInt32, gid: UInt32)?
+    /// `group`: the group to run as; the user's primary group when only `user` is set.
+    var group: String?
+    /// The group id `group` names, resolved when the file is read.
+    var groupID: UInt32?
+
+    /// The log destination `log_target` and the syslog keys describe.
+    var logDestination: LogSink.Destination {
+        switch logTarget {
+        case .syslog: .syslog(facility: syslogFacility, socket: syslogSocket)
+        case .stderr: .standardError(.logfmt)
+        case .json: .standardError(.json)
+        }
+    }
 
     /// `review`: where reviewers get flagged mail; nil when not configured.
     var review: ReviewConfiguration?
@@ -59,4 +88,9 @@ struct ReviewConfiguration: Sendable, Equatable {
     /// `review.max_size`: the largest held message attached to a notice, in bytes; a larger
     /// one is attached truncated, with a note.
     var maxSize = 10_240_000
+}
+
+/// The values of `log_target`.
+enum LogTarget: String, Sendable, CaseIterable {
+    case syslog, stderr, json
 }

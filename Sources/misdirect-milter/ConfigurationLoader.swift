@@ -8,7 +8,11 @@ import Yams
 /// and key of the problem.
 enum ConfigurationLoader {
     /// The top-level keys, for checking and for suggestions.
-    static let keys = ["socket", "socket_mode", "socket_group", "tcp_front_end", "mode", "protected", "trusted", "actions", "rules", "public_suffix_list", "log_level", "review"]
+    static let keys = [
+        "socket", "socket_mode", "socket_group", "tcp_front_end", "mode", "protected", "trusted", "actions", "rules",
+        "public_suffix_list", "log_level", "log_target", "syslog_facility", "syslog_socket", "metrics_listen", "user", "group",
+        "review",
+    ]
 
     /// Reads and parses the file at `path`.
     static func load(path: String) throws(ConfigurationError) -> Configuration {
@@ -84,6 +88,45 @@ enum ConfigurationLoader {
                     throw reader.error(value, key: key, "unknown log level \"\(name)\"; expected one of \(names)")
                 }
                 configuration.logLevel = level
+            case "log_target":
+                let name = try reader.string(value, key: key)
+                guard let target = LogTarget(rawValue: name) else {
+                    throw reader.error(value, key: key, "unknown log target \"\(name)\"; expected syslog, stderr or json")
+                }
+                configuration.logTarget = target
+            case "syslog_facility":
+                let name = try reader.string(value, key: key)
+                guard let facility = SyslogFacility(name: name) else {
+                    let names = SyslogFacility.all.map(\.name).joined(separator: ", ")
+                    throw reader.error(value, key: key, "unknown facility \"\(name)\"; expected one of \(names)")
+                }
+                configuration.syslogFacility = facility
+            case "syslog_socket":
+                let path = try reader.string(value, key: key)
+                guard path.hasPrefix("/") else { throw reader.error(value, key: key, "expected an absolute path such as /dev/log") }
+                configuration.syslogSocket = path
+            case "metrics_listen":
+                if Self.isNull(value) { configuration.metricsListen = nil; continue }
+                let text = try reader.string(value, key: key)
+                do {
+                    configuration.metricsListen = try MetricsAddress(parsing: text)
+                } catch {
+                    throw reader.error(value, key: key, error.description)
+                }
+            case "user":
+                let name = try reader.string(value, key: key)
+                guard let entry = getpwnam(name) else {
+                    throw reader.error(value, key: key, "no user called \"\(name)\" on this system")
+                }
+                configuration.user = name
+                configuration.userID = (entry.pointee.pw_uid, entry.pointee.pw_gid)
+            case "group":
+                let name = try reader.string(value, key: key)
+                guard let entry = getgrnam(name) else {
+                    throw reader.error(value, key: key, "no group called \"\(name)\" on this system")
+                }
+                configuration.group = name
+                configuration.groupID = entry.pointee.gr_gid
             default:
                 throw reader.error(keyNode, key: key, "unknown key\(Self.suggestion(for: key, among: keys))")
             }

@@ -112,7 +112,8 @@ struct Held: ParsableCommand {
     private static func audit(_ what: Logger.Message, queueID: String) {
         let environment = ProcessInfo.processInfo.environment
         let user = environment["SUDO_USER"].map { "\($0) (via sudo)" } ?? environment["USER"] ?? "uid \(getuid())"
-        var logger = Logger(label: "misdirect-milter") { LineLogHandler(label: $0, level: .info) }
+        let sink = LogSink.open(.standardError(.logfmt), tag: "misdirect-milter").sink
+        var logger = Logger(label: "misdirect-milter") { LineLogHandler(label: $0, sink: sink) }
         logger.logLevel = .info
         logger.notice(what, metadata: ["mail.queue_id": "\(queueID)", "operator": "\(user)"])
     }

@@ -1,21 +1,30 @@
 import Foundation
 import Logging
+import Synchronization
 
-/// Writes one line per log event: time, level, message, then `key=value` metadata in key order
-/// (logfmt), so decisions can be read by eye and by `grep`/`awk`.
+/// Writes one line per log event to the configured target: logfmt or JSON lines on standard
+/// error, or a syslog datagram.
 ///
-/// Values are quoted when they contain spaces, quotes or `=`, and control characters are escaped:
-/// nothing a sender writes into an address or header can forge a log line.
+/// logfmt is time, level, message, then `key=value` metadata in key order, readable by eye and
+/// by `grep`/`awk`; JSON lines carry the same fields (`time`, `level`, `message` and the dotted
+/// metadata keys) for journald and log shippers. Nothing a sender writes into an address or a
+/// header can forge a line: control characters are escaped in both formats.
 struct LineLogHandler: LogHandler {
-    var logLevel: Logger.Level
     var metadata: Logger.Metadata = [:]
     private let label: String
-    private let output: LogOutput
+    private let sink: LogSink
 
-    init(label: String, level: Logger.Level, output: LogOutput = .standardError) {
+    /// The level every handler of the process uses; changed by a reload.
+    static let level = LogLevelSetting(.info)
+
+    init(label: String, sink: LogSink) {
         self.label = label
-        self.logLevel = level
-        self.output = output
+        self.sink = sink
+    }
+
+    var logLevel: Logger.Level {
+        get { Self.level.value }
+        set { Self.level.value = newValue }
     }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -25,11 +34,27 @@ struct LineLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         let merged = event.metadata.map { metadata.merging($0) { _, new in new } } ?? metadata
-        var line = "\(Self.timestamp()) \(event.level.rawValue) \(label): \(Self.escaped(event.message.description, quoteSpaces: false))"
-        for key in merged.keys.sorted() {
-            line += " \(key)=\(Self.escaped(Self.text(merged[key]!), quoteSpaces: true))"
+        sink.write(level: event.level, line: Self.format(sink.format, level: event.level, label: label, message: event.message.description, metadata: merged, timestamp: sink.stampsTime))
+    }
+
+    /// One formatted line without its newline.
+    /// - Parameter timestamp: whether to start with the time (syslog adds its own).
+    static func format(_ format: LogFormat, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata, timestamp: Bool) -> String {
+        switch format {
+        case .logfmt:
+            var line = timestamp ? "\(Self.timestamp()) \(level.rawValue) \(label): " : ""
+            line += escaped(message, quoteSpaces: false)
+            for key in metadata.keys.sorted() {
+                line += " \(key)=\(escaped(text(metadata[key]!), quoteSpaces: true))"
+            }
+            return line
+        case .json:
+            var line = "{\"time\":\"\(Self.timestamp())\",\"level\":\"\(level.rawValue)\",\"label\":\(jsonString(label)),\"message\":\(jsonString(message))"
+            for key in metadata.keys.sorted() where !["time", "level", "label", "message"].contains(key) {
+                line += ",\(jsonString(key)):\(jsonString(text(metadata[key]!)))"
+            }
+            return line + "}"
         }
-        output.write(line + "\n")
     }
 
     static func text(_ value: Logger.MetadataValue) -> String {
@@ -58,7 +83,26 @@ struct LineLogHandler: LogHandler {
         return needsQuotes ? "\"\(out)\"" : out
     }
 
-    private static func timestamp() -> String {
+    /// A JSON string literal: quotes, backslashes and control characters escaped (RFC 8259).
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    static func timestamp() -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var parts = tm()
@@ -72,19 +116,28 @@ struct LineLogHandler: LogHandler {
     }
 }
 
-/// Where log lines go; writes are whole lines, safe from any thread.
-enum LogOutput: Sendable {
-    case standardError
+/// The process-wide log level, read on every log call and set at start and on reload.
+final class LogLevelSetting: Sendable {
+    private let raw: Atomic<Int>
 
-    func write(_ line: String) {
-        var bytes = Array(line.utf8)
-        bytes.withUnsafeMutableBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Foundation.write(2, buffer.baseAddress! + offset, buffer.count - offset)
-                if written <= 0 { if errno == EINTR { continue }; return }
-                offset += written
-            }
-        }
+    init(_ level: Logger.Level) {
+        raw = Atomic(Self.index(level))
     }
+
+    var value: Logger.Level {
+        get { Logger.Level.allCases[raw.load(ordering: .relaxed)] }
+        set { raw.store(Self.index(newValue), ordering: .relaxed) }
+    }
+
+    private static func index(_ level: Logger.Level) -> Int {
+        Logger.Level.allCases.firstIndex(of: level) ?? 2
+    }
+}
+
+/// How a log line is written.
+enum LogFormat: Sendable, Equatable {
+    /// `key=value` pairs after the message.
+    case logfmt
+    /// One JSON object per line.
+    case json
 }

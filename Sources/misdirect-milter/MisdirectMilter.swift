@@ -14,7 +14,7 @@ struct MisdirectMilter: ParsableCommand {
             accepted message gets an X-Misdirection-Risk header.
             """,
         version: "0.1.0",
-        subcommands: [Serve.self, Check.self, Held.self]
+        subcommands: [Serve.self, Check.self, Replay.self, ConfigCommand.self, Held.self]
     )
 }
 
@@ -42,6 +42,8 @@ enum ExitStatus {
     static let unavailable: Int32 = 69
     /// EX_NOINPUT: an input file cannot be read.
     static let noInput: Int32 = 66
+    /// EX_NOPERM: the process cannot become the configured user.
+    static let noPermission: Int32 = 77
     /// EX_CONFIG: the configuration is wrong.
     static let config: Int32 = 78
 }

@@ -35,6 +35,7 @@ extension MisdirectionSession {
         for decision in decisions { log(decision, queueID: queueID, message: "refused message at end of data") }
         let reply = Self.messageReply(for: decisions)
         message = MessageState()
+        MilterMetrics.recordMessage(outcome: "refused")
         return .reply(reply)
     }
 

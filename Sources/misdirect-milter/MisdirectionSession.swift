@@ -64,6 +64,7 @@ final class MisdirectionSession: MilterSession {
         let input = String(decoding: raw, as: UTF8.self)
         let verdict = engine.classifier.classify(path: EmailAddress.parsePath(raw), input: input)
         let decision = engine.policy.decide(verdict)
+        MilterMetrics.record(decision)
         message.decisions.append(decision)
         guard decision.effectiveAction.refuses else { return .continue }
         log(decision, queueID: context.macro("i"))
@@ -114,8 +115,11 @@ final class MisdirectionSession: MilterSession {
                 "mail.queue_id": "\(queueID ?? "NOQUEUE")", "error": "\(error)",
             ])
             message = MessageState()
+            MilterMetrics.recordMessage(outcome: "failed")
             return .tempfail
         }
+        MilterMetrics.recordMessage(outcome: action == .quarantine ? "held" : "delivered")
+        if message.forgedHeaders > 0 { MilterMetrics.recordForgedHeaders(message.forgedHeaders) }
         logEndOfMessage(queueID: queueID, action: action)
         for decision in replyTo { log(decision, queueID: queueID, role: "reply-to") }
         if action == .quarantine, let notifier, let review = engine.configuration.review {

@@ -12,7 +12,8 @@ struct Serve: ParsableCommand {
             Listens on the configured socket for the MTA. SIGHUP or SIGUSR1 reload the \
             configuration and the public suffix list (a bad new configuration is logged and the \
             old one kept); SIGTERM or SIGINT stop after connections in flight finish (at most \
-            \(Int(Serve.shutdownGrace.components.seconds)) seconds).
+            \(Int(Serve.shutdownGrace.components.seconds)) seconds). Logs go to syslog's mail \
+            facility unless log_target says otherwise.
             """
     )
 
@@ -23,28 +24,44 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         let engine = try options.loadEngine()
-        let level = engine.configuration.logLevel
-        LoggingSystem.bootstrap { label in LineLogHandler(label: label, level: level) }
+        let configuration = engine.configuration
+        LineLogHandler.level.value = configuration.logLevel
+        let (sink, fallback) = LogSink.open(configuration.logDestination, tag: "misdirect-milter")
+        LoggingSystem.bootstrap { label in LineLogHandler(label: label, sink: sink) }
         let logger = Logger(label: "misdirect-milter")
-        if engine.configuration.protectedDomains.isEmpty {
+        if let fallback { logger.warning("\(fallback)") }
+        if configuration.protectedDomains.isEmpty {
             logger.warning("no protected domains configured: nothing will be flagged", metadata: ["config.file": "\(options.path)"])
+        }
+
+        var metricsServer: MetricsServer?
+        if let address = configuration.metricsListen {
+            let registry = MilterMetrics.bootstrapPrometheus()
+            MilterMetrics.publishGeneration(engine.generation)
+            do {
+                metricsServer = try MetricsServer(address: address) { MilterMetrics.exposition(registry) }
+            } catch {
+                logger.critical("cannot serve metrics", metadata: ["metrics.listen": "\(address)", "error": "\(error)"])
+                throw ExitCode(ExitStatus.unavailable)
+            }
         }
 
         let store = EngineStore(engine)
         let milterConfiguration = MilterConfiguration(
             name: "misdirect-milter",
-            socket: engine.configuration.socket,
-            stages: MisdirectionSession.stages(reviewing: engine.configuration.review != nil),
+            socket: configuration.socket,
+            stages: MisdirectionSession.stages(reviewing: configuration.review != nil),
             actions: MisdirectionSession.actions,
             macros: MisdirectionSession.macros,
-            unixSocketPermissions: UnixSocketPermissions(
-                mode: engine.configuration.socketMode, group: engine.configuration.socketGroupID),
-            tcpFrontEnd: engine.configuration.tcpFrontEnd)
+            unixSocketPermissions: UnixSocketPermissions(mode: configuration.socketMode, group: configuration.socketGroupID),
+            tcpFrontEnd: configuration.tcpFrontEnd)
         // Held mail is copied to reviewers only if a review mailbox was configured at start:
         // the body stage is negotiated once, with the MTA.
-        let notifier = engine.configuration.review.map { _ in ReviewNotifier(logger: logger) }
+        let notifier = configuration.review.map { _ in ReviewNotifier(logger: logger) }
+        let timed = metricsServer != nil
         let server = MilterServer(configuration: milterConfiguration) {
-            MisdirectionSession(engine: store.current, logger: logger, notifier: notifier)
+            let session = MisdirectionSession(engine: store.current, logger: logger, notifier: notifier)
+            return timed ? TimedSession(session) : session
         }
         let signals = SignalWatcher()
         do {
@@ -53,7 +70,27 @@ struct Serve: ParsableCommand {
             logger.critical("cannot listen", metadata: ["socket": "\(milterConfiguration.socket)", "error": "\(error)"])
             throw ExitCode(ExitStatus.unavailable)
         }
-        logger.notice("started", metadata: Self.summary(engine, path: options.path))
+        var started = Self.summary(engine, path: options.path)
+        do {
+            if geteuid() == 0, let (uid, gid) = Privileges.target(configuration) {
+                // The TCP front end's private socket must stay reachable for the new user.
+                try server.transferPrivateSockets(toUser: uid, group: gid)
+            }
+            if let outcome = try Privileges.drop(configuration) {
+                started["process.user"] = "\(outcome.user)"
+            }
+        } catch {
+            logger.critical("cannot drop privileges", metadata: ["error": "\(error)"])
+            throw ExitCode(ExitStatus.noPermission)
+        }
+        if geteuid() == 0 {
+            logger.warning("running as root: set user: in the configuration (or User= in the systemd unit)")
+        }
+        if let metricsServer {
+            metricsServer.start()
+            started["metrics.listen"] = "\(metricsServer.address)"
+        }
+        logger.notice("started", metadata: started)
 
         let loop = Thread {
             do {
@@ -89,23 +126,31 @@ struct Serve: ParsableCommand {
         let old = store.current
         do {
             let new = try Engine.load(path: options.path, generation: old.generation + 1)
-            if (new.configuration.review == nil) != (old.configuration.review == nil) {
-                logger.warning("adding or removing the review section takes effect at the next restart", metadata: [
-                    "review.mailbox": "\(new.configuration.review?.mailbox.description ?? "none")",
-                ])
-            }
-            if new.configuration.socket != old.configuration.socket {
-                logger.warning("socket changes need a restart; still listening on the old one", metadata: [
-                    "socket.old": "\(old.configuration.socket)", "socket.new": "\(new.configuration.socket)",
-                ])
+            for change in Self.restartOnlyChanges(from: old.configuration, to: new.configuration) {
+                logger.warning("\(change) changes need a restart; keeping the old setting", metadata: ["config.key": "\(change)"])
             }
             store.replace(with: new)
+            LineLogHandler.level.value = new.configuration.logLevel
+            MilterMetrics.recordReload(succeeded: true, generation: new.generation)
             logger.notice("configuration reloaded", metadata: Self.summary(new, path: options.path))
         } catch {
+            MilterMetrics.recordReload(succeeded: false, generation: old.generation)
             logger.error("reload failed; keeping the previous configuration", metadata: [
                 "error": "\(error)", "config.generation": "\(old.generation)",
             ])
         }
+    }
+
+    /// The keys whose new value a reload cannot apply (they are used once, at start).
+    static func restartOnlyChanges(from old: Configuration, to new: Configuration) -> [String] {
+        var keys: [String] = []
+        if old.socket != new.socket || old.tcpFrontEnd != new.tcpFrontEnd { keys.append("socket") }
+        if (old.review == nil) != (new.review == nil) { keys.append("review") }
+        if old.socketMode != new.socketMode || old.socketGroupID != new.socketGroupID { keys.append("socket_mode/socket_group") }
+        if old.logDestination != new.logDestination { keys.append("log_target") }
+        if old.metricsListen != new.metricsListen { keys.append("metrics_listen") }
+        if old.user != new.user || old.group != new.group { keys.append("user/group") }
+        return keys
     }
 
     static func summary(_ engine: Engine, path: String) -> Logger.Metadata {

@@ -65,9 +65,32 @@ public struct MilterServer: Sendable {
     }
 
     /// Asks the accept loop to end (`smfi_stop`). Safe from any thread but a signal handler.
+    ///
+    /// - Important: libmilter stops serving the connections still open at the same time (its
+    ///   workers end with the loop), so a graceful stop calls ``stopAccepting()``, waits with
+    ///   ``waitForSessions(timeout:)``, and only then calls this.
     public static func stop() {
         tcpFrontEnd.withLock { $0 }?.stop()
         LibMilter.stop()
+    }
+
+    /// Closes the listening socket while libmilter goes on serving the connections already
+    /// open: the MTA's new connections are refused (Postfix then applies
+    /// `milter_default_action`), those in flight finish normally.
+    /// - Returns: false when the listening socket could not be found or replaced; the caller
+    ///   then stops at once with ``stop()``.
+    @discardableResult
+    public static func stopAccepting() -> Bool {
+        // With the TCP front end, libmilter only hears the front end: closing it is enough, the
+        // relays in flight go on.
+        if let frontEnd = tcpFrontEnd.withLock({ $0 }) {
+            frontEnd.stop()
+            return true
+        }
+        guard let socket = registration.withLock({ $0?.configuration.socket }),
+              let fd = LibMilter.listeningDescriptor(for: socket)
+        else { return false }
+        return LibMilter.replaceWithQuietListener(fd)
     }
 
     /// Sessions made and not yet closed: the connections in flight.

@@ -108,14 +108,20 @@ struct Serve: ParsableCommand {
             case .reload:
                 reload(store, logger: logger)
             case .stop where !stopping:
+                // Stop accepting, let the connections in flight finish (libmilter serves them
+                // only while its loop runs), then end the loop.
                 stopping = true
                 logger.notice("stopping", metadata: ["sessions.live": "\(MilterServer.liveSessions)"])
+                if MilterServer.stopAccepting() {
+                    _ = MilterServer.waitForSessions(timeout: Self.shutdownGrace)
+                } else {
+                    logger.warning("cannot stop accepting alone; stopping at once")
+                }
                 MilterServer.stop()
             case .stop:
                 continue
             case .loopEnded:
-                let drained = MilterServer.waitForSessions(timeout: Self.shutdownGrace)
-                logger.notice("stopped", metadata: ["sessions.left": "\(drained ? 0 : MilterServer.liveSessions)"])
+                logger.notice("stopped", metadata: ["sessions.left": "\(MilterServer.liveSessions)"])
                 if !stopping { throw ExitCode(ExitStatus.software) }
                 return
             }

@@ -48,4 +48,33 @@ struct CommandLineTests {
         #expect(missing.status == 78)
         #expect(missing.stderr.contains("/nonexistent/misdirect-milter.yml: cannot read the file"))
     }
+
+    @Test("config check exits 0 with a summary for the packaged file, 78 with file, line and key for a bad one")
+    func configCheck() throws {
+        let good = try Command.run(MilterProcess.binary, ["config", "check", "--config", Self.config])
+        #expect(good.status == 0)
+        #expect(good.stdout == "\(Self.config): OK; socket inet:8897@127.0.0.1 (Postfix: inet:127.0.0.1:8897), mode enforce, 3 protected, 0 trusted, log syslog\n")
+        let path = FileManager.default.temporaryDirectory.path + "/bad-\(UUID().uuidString).yml"
+        try "protected: [mil]\nmetrics_listen: 0.0.0.0:9897\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let bad = try Command.run(MilterProcess.binary, ["config", "check", "--config", path])
+        #expect(bad.status == 78)
+        #expect(bad.stderr == "misdirect-milter: \(path):2: metrics_listen: \"0.0.0.0:9897\": metrics are served on loopback only (127.0.0.0/8 or [::1])\n")
+    }
+
+    @Test("SIGINT stops serve cleanly with exit 0; SIGHUP before it does not stop it")
+    func sigint() throws {
+        let directory = FileManager.default.temporaryDirectory.path + "/sigint-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let milter = try MilterProcess(name: "sigint", root: directory, socket: "unix:\(directory)/m.sock", configuration: "log_target: stderr\nprotected: [mil]\n")
+        try milter.start()
+        milter.signal(SIGHUP)
+        #expect(milter.logLines(containing: ["configuration reloaded", "config.generation=2"]).count == 1)
+        #expect(milter.isRunning)
+        milter.signal(SIGINT)
+        #expect(Command.waitUntil(timeout: .seconds(20)) { !milter.isRunning })
+        #expect(milter.terminationStatus == 0)
+        #expect(milter.logLines(containing: ["stopped", "sessions.left=0"]).count == 1)
+    }
 }

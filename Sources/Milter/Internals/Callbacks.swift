@@ -105,6 +105,10 @@ enum Callbacks {
         guard let ctx, let configuration = registration.withLock({ $0?.configuration }) else {
             return Status.allOptions.rawValue
         }
+        // The session exists from negotiation on, so a connection that has not sent its first
+        // message yet counts as in flight (``MilterServer/liveSessions``) and a graceful stop
+        // waits for it.
+        _ = connection(ctx)
         let wanted = Negotiation.flags(for: configuration, offeredActions: offeredActions, offeredProtocol: offeredProtocol)
         actions?.pointee = wanted.actions
         steps?.pointee = wanted.steps
@@ -121,7 +125,8 @@ enum Callbacks {
 
     // MARK: Sessions
 
-    /// The connection of `ctx`, created on its first stage.
+    /// The connection of `ctx`, created at negotiation (or on its first stage if the MTA skipped
+    /// negotiation).
     static func connection(_ ctx: OpaquePointer) -> Connection? {
         if let existing = existingConnection(ctx) { return existing }
         guard let make = registration.withLock({ $0?.makeSession }) else { return nil }

@@ -90,6 +90,59 @@ enum LibMilter {
         }
     }
 
+    /// The listening socket `smfi_opensocket` made, found by its address: libmilter does not
+    /// hand out its descriptor.
+    static func listeningDescriptor(for socket: MilterSocket) -> Int32? {
+        let limit = min(Int32(sysconf(Int32(_SC_OPEN_MAX))), 65536)
+        for fd in stride(from: limit - 1, through: 0, by: -1) {
+            var accepting: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            guard getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) == 0, accepting == 1 else { continue }
+            var storage = sockaddr_storage()
+            var size = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let named = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &size) }
+            }
+            guard named == 0 else { continue }
+            switch (socket, Int32(storage.ss_family)) {
+            case let (.inet(port, _), AF_INET):
+                let bound = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) } }
+                if bound == port { return fd }
+            case let (.inet6(port, _), AF_INET6):
+                let bound = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) } }
+                if bound == port { return fd }
+            case let (.unix(path), AF_UNIX):
+                let bound = withUnsafePointer(to: &storage) {
+                    $0.withMemoryRebound(to: sockaddr_un.self, capacity: 1) { address in
+                        withUnsafeBytes(of: address.pointee.sun_path) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                    }
+                }
+                if bound == path { return fd }
+            default:
+                continue
+            }
+        }
+        return nil
+    }
+
+    /// Puts a listening socket that nobody can reach (non-blocking, in the abstract unix
+    /// namespace under a random name) in place of `fd`: the real one closes, so the MTA's new
+    /// connections are refused, while libmilter's accept loop keeps polling a valid socket and
+    /// its workers keep serving the connections already open.
+    static func replaceWithQuietListener(_ fd: Int32) -> Bool {
+        let quiet = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard quiet >= 0 else { return false }
+        defer { close(quiet) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let name = Array("misdirect-milter-draining-\(getpid())-\(UInt64.random(in: 0...UInt64.max))".utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: [0] + name) }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + 1 + name.count)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(quiet, $0, length) } }
+        guard bound == 0, listen(quiet, 1) == 0 else { return false }
+        return dup2(quiet, fd) == fd
+    }
+
     /// Runs the accept loop until `smfi_stop` or a signal libmilter handles.
     static func main() -> Int32 { smfi_main() }
 

@@ -57,12 +57,30 @@ final class MilterProcess {
 
     func signal(_ number: Int32) { kill(pid, number) }
 
+    var isRunning: Bool { process?.isRunning ?? false }
+
+    /// The exit status, once it has exited.
+    var terminationStatus: Int32 { process?.terminationStatus ?? -1 }
+
     func stop() {
         if let process { Command.stop(process) }
     }
 
     /// Everything the milter has logged.
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// JSON log lines (`log_target: json`) as string dictionaries, waiting up to `timeout` for one
+    /// that `matches`.
+    func jsonLogLines(timeout: Duration = .seconds(10), where matches: ([String: String]) -> Bool) -> [[String: String]] {
+        var found: [[String: String]] = []
+        _ = Command.waitUntil(timeout: timeout) {
+            found = log.split(separator: "\n").compactMap { line in
+                (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: String]
+            }.filter(matches)
+            return !found.isEmpty
+        }
+        return found
+    }
 
     /// Log lines containing every one of `fragments`, waiting up to `timeout` for one.
     func logLines(containing fragments: [String], timeout: Duration = .seconds(10)) -> [String] {

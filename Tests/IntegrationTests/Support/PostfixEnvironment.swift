@@ -9,15 +9,19 @@ final class PostfixEnvironment: Sendable {
     enum Profile: String, CaseIterable {
         /// The packaged default configuration, unchanged (TCP on 127.0.0.1:8897).
         case packaged
-        /// Enforce; high → reject, medium → tempfail.
+        /// Enforce; high → reject, medium → tempfail. Serves metrics.
         case enforce
-        /// Enforce; high → tag.
+        /// Enforce; high → tag. Logs to syslog (a datagram socket the environment reads).
         case tag
-        /// The enforce policy in log-only mode.
+        /// The enforce policy in log-only mode, running as `nobody` once its socket is bound.
         case logOnly = "log-only"
         /// Enforce; medium → tag, high → quarantine, with a review mailbox whose notices go back
         /// through this profile's own smtpd.
         case quarantine
+        /// Starts with high → tag; the reload tests rewrite its file and signal it. JSON logs.
+        case reload
+        /// For the graceful-stop test, which stops it: no other test may use it.
+        case lifecycle
     }
 
     @TaskLocal static var current: PostfixEnvironment?
@@ -26,28 +30,45 @@ final class PostfixEnvironment: Sendable {
     nonisolated(unsafe) let postfix: PostfixInstance
     nonisolated(unsafe) let sink: SmtpSink
     nonisolated(unsafe) let milters: [Profile: MilterProcess]
+    nonisolated(unsafe) let syslog: SyslogReceiver
     let ports: [Profile: UInt16]
+    /// Where the enforce profile serves Prometheus metrics.
+    let metricsPort: UInt16
 
     static let protectedDomains = "socket_group: postfix\nprotected: [mil, gov, gov.uk, example.org]\n"
 
     /// The review mailbox of the quarantine profile.
     static let reviewMailbox = "review@example.org"
 
-    static func configuration(for profile: Profile, ports: [Profile: UInt16]) -> String? {
+    static func configuration(for profile: Profile, ports: [Profile: UInt16], metricsPort: UInt16, syslogPath: String) -> String? {
+        let base = Self.protectedDomains
         switch profile {
-        case .packaged: nil
-        case .enforce: protectedDomains + "actions: {medium: tempfail, high: reject}\n"
-        case .tag: protectedDomains + "actions: {medium: tag, high: tag}\n"
-        case .logOnly: protectedDomains + "mode: log-only\nactions: {medium: tempfail, high: reject}\n"
+        case .packaged: return nil
+        case .enforce:
+            return base + "log_target: stderr\nactions: {medium: tempfail, high: reject}\nmetrics_listen: 127.0.0.1:\(metricsPort)\n"
+        case .tag:
+            return base + "log_target: syslog\nsyslog_socket: \(syslogPath)\nactions: {medium: tag, high: tag}\n"
+        case .logOnly:
+            return base + "log_target: stderr\nmode: log-only\nactions: {medium: tempfail, high: reject}\nuser: nobody\n"
         case .quarantine:
-            protectedDomains + """
+            return base + """
+                log_target: stderr
                 actions: {medium: tag, high: quarantine}
                 review:
                   mailbox: \(reviewMailbox)
                   relay: 127.0.0.1:\(ports[.quarantine]!)
 
                 """
+        case .reload:
+            return base + Self.reloadConfiguration(high: "tag")
+        case .lifecycle:
+            return base + "log_target: stderr\n"
         }
+    }
+
+    /// The reload profile's policy with `high` mapped to `high`.
+    static func reloadConfiguration(high: String) -> String {
+        "log_target: json\nactions: {medium: tempfail, high: \(high)}\n"
     }
 
     /// The packaged configuration as shipped. Several checkouts testing on one machine can set
@@ -79,11 +100,13 @@ final class PostfixEnvironment: Sendable {
         var ports: [Profile: UInt16] = [:]
         for profile in Profile.allCases { ports[profile] = try Loopback.freePort() }
         self.ports = ports
+        metricsPort = try Loopback.freePort()
+        syslog = try SyslogReceiver(path: root + "/syslog.sock")
         var milters: [Profile: MilterProcess] = [:]
         for profile in Profile.allCases where profile != .packaged {
             milters[profile] = try MilterProcess(
                 name: profile.rawValue, root: root, socket: "unix:\(root)/\(profile.rawValue).sock",
-                configuration: Self.configuration(for: profile, ports: ports))
+                configuration: Self.configuration(for: profile, ports: ports, metricsPort: metricsPort, syslogPath: syslog.path))
         }
         milters[.packaged] = try Self.packagedMilter(root: root)
         self.milters = milters
@@ -107,6 +130,7 @@ final class PostfixEnvironment: Sendable {
         for milter in milters.values { milter.signal(SIGTERM) }
         for milter in milters.values { milter.stop() }
         sink.stop()
+        syslog.close()
         if ProcessInfo.processInfo.environment["MISDIRECT_KEEP_TEST_DIRS"] == nil {
             try? FileManager.default.removeItem(atPath: root)
         }
@@ -125,6 +149,11 @@ final class PostfixEnvironment: Sendable {
     /// Runs `misdirect-milter held …` against this instance.
     func held(_ arguments: [String]) throws -> Command.Output {
         try Command.run(MilterProcess.binary, ["held"] + arguments + ["--postfix-config", postfix.configDirectory])
+    }
+
+    /// A log file of the environment (`log/NAME`).
+    func logText(_ name: String) -> String {
+        (try? String(contentsOfFile: "\(root)/log/\(name)", encoding: .utf8)) ?? ""
     }
 
     /// A subject no other test uses, to find this test's message at the sink.

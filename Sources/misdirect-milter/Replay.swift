@@ -1,7 +1,185 @@
 import ArgumentParser
+import Foundation
+import MailHistory
+import MisdirectionRisk
 
-/// `misdirect-milter replay`: placeholder while the parsers are written.
+/// `misdirect-milter replay`: runs the current policy over past traffic without touching mail.
 struct Replay: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the policy over past traffic.")
-    func run() throws {}
+    static let configuration = CommandConfiguration(
+        abstract: "Run the policy over past traffic and report what it would have done.",
+        discussion: """
+            Reads Postfix mail logs (plain or gzip-rotated: mail.log, mail.log.2.gz; the to=<…> \
+            lines of the delivery agents, grouped by queue id) and stored messages (.eml files, \
+            mbox files, Maildir folders: recipients from To, Cc and Bcc). Each file's kind is \
+            recognised from its content; --format forces one. Nothing is sent or changed. Memory \
+            stays bounded whatever the size of the input. A progress bar is drawn on standard \
+            error when it is a terminal.
+            """
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case auto, postfixLog = "postfix-log", message, mbox
+    }
+
+    @OptionGroup var options: ConfigOptions
+
+    @Flag(help: "Print the report as one JSON document.")
+    var json = false
+
+    @Option(help: "How to read each file: auto, postfix-log, message or mbox.")
+    var format: Format = .auto
+
+    @Option(help: "How many suspicious domains to list.")
+    var top = 20
+
+    @Argument(help: ArgumentHelp("Log files, message files, mbox files, Maildir folders or folders of .eml files.", valueName: "path"))
+    var paths: [String]
+
+    func validate() throws {
+        guard top >= 0 else { throw ValidationError("--top must be 0 or more") }
+    }
+
+    func run() throws {
+        let engine = try options.loadEngine()
+        var report = ReplayReport(configurationPath: options.path, mode: engine.policy.mode)
+        let files = paths.flatMap(Self.expand)
+        guard !files.isEmpty else {
+            printError("misdirect-milter: nothing to read in \(paths.joined(separator: " "))")
+            throw ExitCode(66)  // EX_NOINPUT
+        }
+        let progress = Progress(totalBytes: files.reduce(0) { $0 + Self.fileSize($1) })
+        for file in files {
+            do {
+                try read(file, into: &report, engine: engine, progress: progress)
+            } catch {
+                printError("misdirect-milter: \(error)")
+                report.sources.append(.init(path: file, format: "unreadable", bytes: 0, error: "\(error)"))
+            }
+        }
+        progress.finish()
+        if report.sources.allSatisfy({ $0.format == "unreadable" }) { throw ExitCode(66) }  // EX_NOINPUT
+        print(json ? report.json(top: top) : report.text(top: top), terminator: json ? "\n" : "")
+    }
+
+    private func read(_ path: String, into report: inout ReplayReport, engine: Engine, progress: Progress) throws {
+        let file = try FileSource(path: path)
+        let compressed = GzipSource.isGzip(file.peek(2))
+        var firstLine: [UInt8] = []
+        if format == .auto {
+            // Sniff the kind from the first line of the (inflated) content.
+            let probeFile = try FileSource(path: path)
+            var probe: any ByteSource = compressed ? try GzipSource(file: probeFile) : probeFile
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let count = (try? buffer.withUnsafeMutableBytes { try probe.read(into: $0) }) ?? 0
+            firstLine = Array(buffer.prefix(count).prefix { $0 != 0x0A })
+        }
+        let kind = format == .auto ? Self.sniff(firstLine, path: path) : format
+        let bytes = Self.fileSize(path)
+        var entry = ReplayReport.Source(path: path, format: kind.rawValue + (compressed ? ", gzip" : ""), bytes: bytes)
+        let messagesBefore = report.messages
+        var source: any ByteSource = compressed ? try GzipSource(file: file) : file
+        var lines = 0
+        var collected = report
+        defer { report = collected }
+        do {
+            switch kind {
+            case .postfixLog, .auto:
+                var parser = PostfixLogParser()
+                try LineReader.forEachLine(in: &source) { line in
+                    parser.consume(line) { collected.add($0, engine: engine) }
+                    lines += 1
+                    if lines & 0x3FFF == 0 { progress.update(doneBytes: file.fileBytesRead, messages: collected.messages) }
+                    return true
+                }
+                parser.finish { collected.add($0, engine: engine) }
+            case .message, .mbox:
+                var parser = StoredMessageParser(framing: kind == .mbox ? .mbox : .single, name: path)
+                try LineReader.forEachLine(in: &source) { line in
+                    parser.consume(line) { collected.add($0, engine: engine) }
+                    lines += 1
+                    if lines & 0x3FFF == 0 { progress.update(doneBytes: file.fileBytesRead, messages: collected.messages) }
+                    return parser.wantsMoreLines
+                }
+                parser.finish { collected.add($0, engine: engine) }
+            }
+        } catch {
+            entry.error = "\(error)"
+            printError("misdirect-milter: \(error)")
+        }
+        progress.completeFile(bytes)
+        entry.messages = collected.messages - messagesBefore
+        collected.sources.append(entry)
+    }
+
+    /// The kind of a file from its first line: an mbox starts `From `, a message with a header
+    /// field, anything else is taken for a log.
+    static func sniff(_ firstLine: [UInt8], path: String) -> Format {
+        if firstLine.starts(with: Array("From ".utf8)) { return .mbox }
+        if let colon = firstLine.firstIndex(of: UInt8(ascii: ":")), colon > 0,
+           firstLine[..<colon].allSatisfy({ $0 > 0x20 && $0 < 0x7F }) {
+            return .message
+        }
+        if path.hasSuffix(".eml") { return .message }
+        return .postfixLog
+    }
+
+    /// A file as itself; a folder as its files (a Maildir's cur/ and new/, or every file below).
+    static func expand(_ path: String) -> [String] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return [path] }
+        guard isDirectory.boolValue else { return [path] }
+        let maildir = ["cur", "new"].map { "\(path)/\($0)" }.filter { FileManager.default.fileExists(atPath: $0) }
+        let roots = maildir.isEmpty ? [path] : maildir
+        var files: [String] = []
+        for root in roots {
+            guard let walker = FileManager.default.enumerator(atPath: root) else { continue }
+            for case let relative as String in walker {
+                let full = "\(root)/\(relative)"
+                var directory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: full, isDirectory: &directory), !directory.boolValue,
+                   !relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }) {
+                    files.append(full)
+                }
+            }
+        }
+        return files.sorted()
+    }
+
+    static func fileSize(_ path: String) -> Int {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_size) : 0
+    }
+}
+
+/// A progress bar on standard error, drawn only when it is a terminal, at most 5 times a second.
+final class Progress {
+    private let totalBytes: Int
+    private let enabled: Bool
+    private var completedFiles = 0
+    private var lastDraw = ContinuousClock.now
+    private var drawn = false
+
+    init(totalBytes: Int, enabled: Bool = isatty(2) == 1) {
+        self.totalBytes = max(totalBytes, 1)
+        self.enabled = enabled
+    }
+
+    func update(doneBytes: Int, messages: Int) {
+        guard enabled, ContinuousClock.now - lastDraw > .milliseconds(200) else { return }
+        lastDraw = .now
+        let done = min(completedFiles + doneBytes, totalBytes)
+        let fraction = Double(done) / Double(totalBytes)
+        let width = 30
+        let filled = Int(fraction * Double(width))
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        let line = "\rreplay [\(bar)] \(String(format: "%3.0f%%", fraction * 100)) \(ReplayReport.size(done)) of \(ReplayReport.size(totalBytes)), \(ReplayReport.number(messages)) messages"
+        LogSink.writeStandardError(line)
+        drawn = true
+    }
+
+    func completeFile(_ bytes: Int) { completedFiles += bytes }
+
+    func finish() {
+        if enabled && drawn { LogSink.writeStandardError("\r\u{1B}[K") }
+    }
 }

@@ -14,8 +14,9 @@ enum Command {
 
     /// Runs a program to completion and returns what it printed.
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, input: String? = nil) throws -> Output {
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, input: String? = nil, workingDirectory: String? = nil) throws -> Output {
         let process = Process()
+        if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
         process.executableURL = URL(fileURLWithPath: try resolve(executable))
         process.arguments = arguments
         if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }

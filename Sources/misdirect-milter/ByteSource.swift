@@ -1,0 +1,159 @@
+import CZlib
+import Foundation
+
+/// Something bytes are read from in chunks: a file, or a gzip stream over one.
+protocol ByteSource {
+    /// Fills up to `buffer.count` bytes; 0 at the end.
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+    /// Bytes consumed from the underlying file so far, for progress.
+    var fileBytesRead: Int { get }
+}
+
+struct ReadFailure: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// A file read with read(2).
+final class FileSource: ByteSource {
+    let path: String
+    private let fd: Int32
+    private(set) var fileBytesRead = 0
+
+    init(path: String) throws {
+        self.path = path
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ReadFailure(description: "\(path): \(String(cString: strerror(errno)))") }
+    }
+
+    deinit { close(fd) }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while true {
+            let count = Foundation.read(fd, buffer.baseAddress, buffer.count)
+            if count >= 0 {
+                fileBytesRead += count
+                return count
+            }
+            if errno != EINTR { throw ReadFailure(description: "\(path): \(String(cString: strerror(errno)))") }
+        }
+    }
+
+    /// The first bytes of the file, without consuming them.
+    func peek(_ count: Int) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        let read = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, 0) }
+        return Array(bytes.prefix(max(0, read)))
+    }
+}
+
+/// A gzip file inflated as it is read (zlib), with constant memory whatever its size. Several
+/// gzip members one after the other (what `cat a.gz b.gz` gives) are read as one stream.
+final class GzipSource: ByteSource {
+    private let file: FileSource
+    private let stream: UnsafeMutablePointer<z_stream>
+    private let input: UnsafeMutableRawBufferPointer
+    private var inputEnded = false
+    private var streamEnded = false
+
+    var fileBytesRead: Int { file.fileBytesRead }
+
+    static func isGzip(_ bytes: [UInt8]) -> Bool {
+        bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B
+    }
+
+    init(file: FileSource) throws {
+        self.file = file
+        stream = .allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        input = .allocate(byteCount: 1 << 16, alignment: 1)
+        guard czlib_inflate_init_gzip(stream) == Z_OK else {
+            throw ReadFailure(description: "\(file.path): zlib could not start")
+        }
+    }
+
+    deinit {
+        inflateEnd(stream)
+        stream.deallocate()
+        input.deallocate()
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        stream.pointee.next_out = buffer.baseAddress!.assumingMemoryBound(to: Bytef.self)
+        stream.pointee.avail_out = uInt(buffer.count)
+        // Until some output is produced or the input ends.
+        while stream.pointee.avail_out == uInt(buffer.count) {
+            if streamEnded {
+                // Another member may follow.
+                if stream.pointee.avail_in == 0 && !refill() { return 0 }
+                guard inflateReset(stream) == Z_OK else { throw ReadFailure(description: "\(file.path): zlib reset failed") }
+                streamEnded = false
+            }
+            if stream.pointee.avail_in == 0 && !refill() {
+                throw ReadFailure(description: "\(file.path): the gzip data ends early")
+            }
+            let result = inflate(stream, Z_NO_FLUSH)
+            switch result {
+            case Z_OK, Z_BUF_ERROR:
+                continue
+            case Z_STREAM_END:
+                streamEnded = true
+            default:
+                let message = stream.pointee.msg.map { String(cString: $0) } ?? "code \(result)"
+                throw ReadFailure(description: "\(file.path): not valid gzip data (\(message))")
+            }
+        }
+        return buffer.count - Int(stream.pointee.avail_out)
+    }
+
+    /// Reads more compressed input; false at the end of the file.
+    private func refill() -> Bool {
+        guard !inputEnded else { return false }
+        let count = (try? file.read(into: input)) ?? 0
+        if count == 0 { inputEnded = true; return false }
+        stream.pointee.next_in = input.baseAddress!.assumingMemoryBound(to: Bytef.self)
+        stream.pointee.avail_in = uInt(count)
+        return true
+    }
+}
+
+/// Splits a byte source into lines with one fixed buffer: memory does not grow with the file.
+/// A line longer than the buffer is cut at the buffer's size and the rest of it skipped.
+struct LineReader {
+    static let bufferSize = 1 << 18
+
+    /// Calls `body` with each line, without its newline, until the end or until `body` returns
+    /// false.
+    static func forEachLine(in source: inout some ByteSource, _ body: (UnsafeBufferPointer<UInt8>) -> Bool) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 1)
+        defer { buffer.deallocate() }
+        let bytes = buffer.bindMemory(to: UInt8.self)
+        var filled = 0
+        var skippingRest = false
+        while true {
+            let count = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
+            if count == 0 {
+                if filled > 0, !skippingRest { _ = body(UnsafeBufferPointer(rebasing: bytes[0..<filled])) }
+                return
+            }
+            filled += count
+            var start = 0
+            while start < filled {
+                guard let found = memchr(bytes.baseAddress! + start, 0x0A, filled - start) else { break }
+                let end = bytes.baseAddress!.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                if !skippingRest, !body(UnsafeBufferPointer(rebasing: bytes[start..<end])) { return }
+                skippingRest = false
+                start = end + 1
+            }
+            if start == 0 && filled == bufferSize {
+                // One line fills the buffer: hand over its start, skip to its end.
+                if !skippingRest, !body(UnsafeBufferPointer(rebasing: bytes[0..<filled])) { return }
+                skippingRest = true
+                filled = 0
+            } else if start > 0 {
+                let remaining = filled - start
+                if remaining > 0 { memmove(bytes.baseAddress!, bytes.baseAddress! + start, remaining) }
+                filled = remaining
+            }
+        }
+    }
+}

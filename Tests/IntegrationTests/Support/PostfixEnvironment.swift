@@ -71,14 +71,17 @@ final class PostfixEnvironment: Sendable {
         "log_target: json\nactions: {medium: tempfail, high: \(high)}\n"
     }
 
-    /// The packaged configuration as shipped. Several checkouts testing on one machine can set
-    /// `MISDIRECT_TEST_PACKAGED_PORT` to move it off 8897; nothing else in it changes.
+    /// The packaged configuration as shipped: the source tree's, or the installed one named by
+    /// `MISDIRECT_TEST_PACKAGED_CONFIG` (CI points it at the .deb's /etc file). Several checkouts
+    /// testing on one machine can set `MISDIRECT_TEST_PACKAGED_PORT` to move it off 8897;
+    /// nothing else in it changes.
     static func packagedMilter(root: String) throws -> MilterProcess {
+        let source = ProcessInfo.processInfo.environment["MISDIRECT_TEST_PACKAGED_CONFIG"] ?? packagedConfigPath
         guard let port = ProcessInfo.processInfo.environment["MISDIRECT_TEST_PACKAGED_PORT"] else {
-            return try MilterProcess(name: "packaged", root: root, socket: "inet:8897@127.0.0.1", configuration: nil, configPath: packagedConfigPath)
+            return try MilterProcess(name: "packaged", root: root, socket: "inet:8897@127.0.0.1", configuration: nil, configPath: source)
         }
         let socket = "inet:\(port)@127.0.0.1"
-        let text = try String(contentsOfFile: packagedConfigPath, encoding: .utf8)
+        let text = try String(contentsOfFile: source, encoding: .utf8)
             .replacingOccurrences(of: "\nsocket: inet:8897@127.0.0.1\n", with: "\nsocket: \(socket)\n")
         let path = "\(root)/packaged.yml"
         try text.write(toFile: path, atomically: true, encoding: .utf8)

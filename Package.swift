@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "MisdirectionRisk", dependencies: ["CIDN2", "CICU"], linkerSettings: [.linkedLibrary("m")]),
         // Pure parsing of past traffic for `replay`: Postfix log lines, message headers, mbox
         // framing. No I/O: the executable reads the files.
-        .target(name: "MailHistory"),
+        .target(name: "MailHistory", dependencies: ["MisdirectionRisk"]),
         // zlib's C surface, for reading gzip-rotated logs in `replay`.
         .systemLibrary(
             name: "CZlib",

@@ -1,3 +1,5 @@
+import MisdirectionRisk
+
 /// Reads stored messages line by line: one message (`.eml`, a Maildir file) or an mbox of many,
 /// keeping only the header block of the message in progress (at most ``maximumHeaderBytes``)
 /// and skipping bodies, so an mbox of any size is read in bounded memory.
@@ -82,6 +84,12 @@ public struct StoredMessageParser {
         return false
     }
 
+    /// The parsed addresses of an address-list header value (display names, comments and
+    /// groups dropped), by ``HeaderAddress/parseList(_:)``.
+    static func addresses(in value: String) -> [String] {
+        HeaderAddress.parseList(value).compactMap { $0.address?.description }
+    }
+
     private static let wanted: Set<String> = ["from", "return-path", "to", "cc", "bcc"]
 
     private mutating func finishMessage(emit: (ReplayedMessage) -> Void) {
@@ -93,51 +101,14 @@ public struct StoredMessageParser {
         messageCount += 1
         var recipients: [String] = []
         for field in fields where ["to", "cc", "bcc"].contains(field.name) {
-            for address in AddressList.addresses(in: field.value) where !recipients.contains(address) {
+            for address in Self.addresses(in: field.value) where !recipients.contains(address) {
                 recipients.append(address)
             }
         }
-        let sender = fields.first { $0.name == "from" }.flatMap { AddressList.addresses(in: $0.value).first }
-            ?? fields.first { $0.name == "return-path" }.flatMap { AddressList.addresses(in: $0.value).first }
+        let sender = fields.first { $0.name == "from" }.flatMap { Self.addresses(in: $0.value).first }
+            ?? fields.first { $0.name == "return-path" }.flatMap { Self.addresses(in: $0.value).first }
         let id = framing == .single ? name : "\(name)#\(messageCount)"
         emit(ReplayedMessage(id: id, sender: sender, recipients: recipients))
-    }
-}
-
-/// The addresses of an RFC 5322 address-list header value: `"Smith, J." <j@army.ml>, k@army.mil
-/// (Kay), team: a@x, b@y;`. Display names, comments and group names are dropped; only what is
-/// in angle brackets, or the bare address, is kept.
-public enum AddressList {
-    public static func addresses(in value: String) -> [String] {
-        var result: [String] = []
-        var bare = "", angle = ""
-        var inQuotes = false, escaped = false, inAngle = false, sawAngle = false
-        var commentDepth = 0
-        func finish() {
-            let address = (sawAngle ? angle : bare).trimmingSpaces
-            if !address.isEmpty, address.contains("@") { result.append(address) }
-            bare = ""; angle = ""; sawAngle = false; inAngle = false
-        }
-        for character in value {
-            if escaped { escaped = false; if inAngle { angle.append(character) }; continue }
-            switch character {
-            case "\\" where inQuotes || commentDepth > 0: escaped = true
-            case "\"" where commentDepth == 0: inQuotes.toggle(); if inAngle { angle.append(character) }
-            case _ where inQuotes: if inAngle { angle.append(character) }
-            case "(": commentDepth += 1
-            case ")" where commentDepth > 0: commentDepth -= 1
-            case _ where commentDepth > 0: continue
-            case "<": inAngle = true; sawAngle = true; angle = ""
-            case ">" where inAngle: inAngle = false
-            case ",", ";": if !inAngle { finish() } else { angle.append(character) }
-            case ":" where !inAngle: bare = ""  // a group name
-            case " ", "\t": if inAngle { angle.append(character) } else { bare.append(" ") }
-            default: if inAngle { angle.append(character) } else { bare.append(character) }
-            }
-        }
-        finish()
-        // A bare part with spaces was a display name without brackets: keep its last word.
-        return result.map { $0.contains(" ") ? String($0.split(separator: " ").last { $0.contains("@") } ?? "") : $0 }.filter { !$0.isEmpty }
     }
 }
 

@@ -33,6 +33,7 @@ struct ReplayReport {
     var recipients = 0
     var messagesRefused = 0
     var messagesTagged = 0
+    var messagesHeld = 0
     var actions: [Action: Int] = [:]
     var levels: [RiskLevel: Int] = [:]
     var rules: [String: Int] = [:]
@@ -68,7 +69,12 @@ struct ReplayReport {
                 domainsDropped += 1
             }
         }
-        if strongest.refuses { messagesRefused += 1 } else if strongest == .tag { messagesTagged += 1 }
+        switch strongest {
+        case _ where strongest.refuses: messagesRefused += 1
+        case .quarantine: messagesHeld += 1
+        case .tag: messagesTagged += 1
+        default: break
+        }
     }
 
     /// The flagged domains, most recipients first (then highest level, then name).
@@ -97,7 +103,7 @@ struct ReplayReport {
             let count = actions[action] ?? 0
             out += "  " + Self.pad(action.description, 10) + Self.leftPad(Self.number(count), 12) + "  " + Self.percent(count, of: recipients) + "\n"
         }
-        out += "Messages with a recipient refused: \(Self.number(messagesRefused))    tagged: \(Self.number(messagesTagged))\n\n"
+        out += "Messages with a recipient refused: \(Self.number(messagesRefused))    held: \(Self.number(messagesHeld))    tagged: \(Self.number(messagesTagged))\n\n"
         out += "By level: " + RiskLevel.allCases.map { "\($0) \(Self.number(levels[$0] ?? 0))" }.joined(separator: "    ") + "\n"
         let ruleCounts = rules.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
         out += "By rule:  " + (ruleCounts.isEmpty ? "none fired" : ruleCounts.map { "\($0.key) \(Self.number($0.value))" }.joined(separator: "    ")) + "\n"
@@ -165,6 +171,7 @@ struct ReplayReport {
             let actions: [String: Int]
             let messagesRefused: Int
             let messagesTagged: Int
+            let messagesHeld: Int
             let levels: [String: Int]
             let rules: [String: Int]
             let topDomains: [DomainJSON]
@@ -172,14 +179,14 @@ struct ReplayReport {
 
             enum CodingKeys: String, CodingKey {
                 case config, mode, sources, messages, recipients, actions, levels, rules
-                case messagesRefused = "messages_refused", messagesTagged = "messages_tagged"
+                case messagesRefused = "messages_refused", messagesTagged = "messages_tagged", messagesHeld = "messages_held"
                 case topDomains = "top_domains", domainsDropped = "domains_dropped"
             }
         }
         let report = ReportJSON(
             config: configurationPath, mode: mode.description, sources: sources, messages: messages, recipients: recipients,
             actions: Dictionary(uniqueKeysWithValues: Action.allCases.map { ($0.description, actions[$0] ?? 0) }),
-            messagesRefused: messagesRefused, messagesTagged: messagesTagged,
+            messagesRefused: messagesRefused, messagesTagged: messagesTagged, messagesHeld: messagesHeld,
             levels: Dictionary(uniqueKeysWithValues: RiskLevel.allCases.map { ($0.description, levels[$0] ?? 0) }),
             rules: rules,
             topDomains: topDomains(top).map {

@@ -67,7 +67,9 @@ struct CommandLineTests {
         let directory = FileManager.default.temporaryDirectory.path + "/sigint-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let milter = try MilterProcess(name: "sigint", root: directory, socket: "unix:\(directory)/m.sock", configuration: "log_target: stderr\nprotected: [mil]\n")
+        // TCP, so the stop goes through the TCP front end (the graceful-stop test covers a unix socket).
+        let milter = try MilterProcess(
+            name: "sigint", root: directory, socket: "inet:\(try Loopback.freePort())@127.0.0.1", configuration: "log_target: stderr\nprotected: [mil]\n")
         try milter.start()
         milter.signal(SIGHUP)
         #expect(milter.logLines(containing: ["configuration reloaded", "config.generation=2"]).count == 1)
@@ -103,9 +105,10 @@ struct CommandLineTests {
             What the policy would do per recipient:
               accept               9  56.25%
               tag                  0  0.00%
+              quarantine           0  0.00%
               tempfail             0  0.00%
               reject               7  43.75%
-            Messages with a recipient refused: 6    tagged: 0
+            Messages with a recipient refused: 6    held: 0    tagged: 0
 
             By level: none 9    low 0    medium 0    high 7
             By rule:  suffix-confusion 7

@@ -123,17 +123,3 @@ struct StoredMessageParserTests {
         #expect(messages.map(\.recipients) == [["a@army.ml"], ["c@state.gv"]])
     }
 }
-
-struct AddressListTests {
-    @Test("extracts addresses from display names, comments, quotes and groups", arguments: [
-        ("j@army.ml", ["j@army.ml"]),
-        ("John <j@army.ml>", ["j@army.ml"]),
-        ("\"Smith, John\" <j@army.ml>, k@army.mil (Kay, K.)", ["j@army.ml", "k@army.mil"]),
-        ("Team: a@x.example, b@y.example;, c@z.example", ["a@x.example", "b@y.example", "c@z.example"]),
-        ("undisclosed-recipients:;", []),
-        ("\"a@b\" <real@army.ml>", ["real@army.ml"]),
-    ])
-    func addresses(value: String, expected: [String]) {
-        #expect(AddressList.addresses(in: value) == expected)
-    }
-}

@@ -69,14 +69,17 @@ let package = Package(
         .executableTarget(name: "misdirect-eval", dependencies: ["MisdirectionRisk"]),
         .testTarget(name: "MisdirectionRiskTests", dependencies: ["MisdirectionRisk"]),
         .testTarget(name: "EvaluationTests", dependencies: ["misdirect-eval", "MisdirectionRisk"]),
-        .testTarget(name: "MilterTests", dependencies: ["Milter"]),
+        // The MTA side of the milter protocol, for tests: MilterTests drive the library with it,
+        // IntegrationTests the binary where a real MTA cannot produce the input.
+        .target(name: "MTADriver", path: "Tests/MTADriver"),
+        .testTarget(name: "MilterTests", dependencies: ["Milter", "MTADriver"]),
         .testTarget(name: "MailHistoryTests", dependencies: ["MailHistory"]),
         .testTarget(
             name: "MisdirectMilterTests",
             dependencies: ["misdirect-milter", "MisdirectionRisk"]
         ),
         // Runs the built binary inside a real Postfix on loopback. Needs root, postfix, swaks.
-        .testTarget(name: "IntegrationTests"),
+        .testTarget(name: "IntegrationTests", dependencies: ["MTADriver"]),
     ],
     swiftLanguageModes: [.v6]
 )

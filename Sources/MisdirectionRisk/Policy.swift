@@ -138,6 +138,9 @@ public struct Decision: Sendable, Hashable {
     public let mode: Mode
     /// Rules in log-only mode that asked for more than `accept`.
     public let logOnlyRules: [Rule]
+    /// True when an authenticated sender confirmed this refused recipient (the sender override)
+    /// and it was delivered anyway; ``effectiveAction`` is then `tag`.
+    public private(set) var overridden = false
 
     public init(verdict: RecipientVerdict, action: Action, effectiveAction: Action, mode: Mode, logOnlyRules: [Rule] = []) {
         self.verdict = verdict
@@ -145,6 +148,14 @@ public struct Decision: Sendable, Hashable {
         self.effectiveAction = effectiveAction
         self.mode = mode
         self.logOnlyRules = logOnlyRules
+    }
+
+    /// This decision delivered on the sender's word: the policy's action stays for the record,
+    /// the recipient is tagged.
+    public func overriddenBySender() -> Decision {
+        var decision = Decision(verdict: verdict, action: action, effectiveAction: .tag, mode: mode, logOnlyRules: logOnlyRules)
+        decision.overridden = true
+        return decision
     }
 
     /// A decision under one mode for everything: in log-only mode the recipient is accepted,

@@ -9,6 +9,8 @@
 /// Reply-To that looks like a protected domain gets the same group started by `reply-to=`.
 /// Recipients refused at RCPT in enforce mode are listed too (with `rcpt-action=reject` or
 /// `tempfail`) but do not count towards the message level: this copy does not go to them.
+/// A refused recipient an authenticated sender confirmed (the sender override) is delivered and
+/// its group ends with `override=sender` (the login name stays in the log, not the header).
 /// Values that are not plain tokens are quoted with `"` and `\`.
 ///
 /// Example: `high; score=0.95; action=tag; mode=enforce; rcpt=j@army.ml; rcpt-level=high; …`
@@ -38,6 +40,7 @@ public enum RiskHeader {
             items.append(("reasons", verdict.rules.map(\.id).joined(separator: ",")))
             items.append(("rcpt-action", decision.action.description))
             if decision.mode == .logOnly && mode == .enforce { items.append(("rcpt-mode", Mode.logOnly.description)) }
+            if decision.overridden { items.append(("override", "sender")) }
         }
         if flagged.count > maximumRecipients {
             items.append(("more", String(flagged.count - maximumRecipients)))

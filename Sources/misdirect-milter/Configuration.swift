@@ -69,11 +69,23 @@ struct Configuration: Sendable {
         }
     }
 
+    /// `sender_override`: lets an authenticated sender deliver to a recipient the policy refuses
+    /// by naming it in a header; nil (the default) when not configured. Where it is enabled,
+    /// refusals of authenticated senders move from RCPT to the end of the message.
+    var senderOverride: SenderOverride?
+
     /// `review`: where reviewers get flagged mail; nil when not configured.
     var review: ReviewConfiguration?
 
     /// The policy this configuration describes.
     var policy: Policy { Policy(mode: mode, actions: actions, rules: rules) }
+}
+
+/// The `sender_override` section.
+struct SenderOverride: Sendable, Equatable {
+    /// `sender_override.header`: the header in which the sender names the recipients they
+    /// really mean (addresses, comma-separated). Removed from the message before delivery.
+    var header = "X-Misdirection-Override"
 }
 
 /// The `review` section: a mailbox that sees tagged and held mail without shell access.

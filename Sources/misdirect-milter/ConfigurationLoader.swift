@@ -11,7 +11,7 @@ enum ConfigurationLoader {
     static let keys = [
         "socket", "socket_mode", "socket_group", "tcp_front_end", "mode", "protected", "trusted", "actions", "rules",
         "public_suffix_list", "log_level", "log_target", "syslog_facility", "syslog_socket", "metrics_listen", "user", "group",
-        "review",
+        "review", "sender_override",
     ]
 
     /// Reads and parses the file at `path`.
@@ -77,6 +77,8 @@ enum ConfigurationLoader {
                 configuration.actions = try reader.actions(value, key: key)
             case "review":
                 configuration.review = try reader.review(value, key: key)
+            case "sender_override":
+                configuration.senderOverride = try reader.senderOverride(value, key: key)
             case "rules":
                 configuration.rules = try reader.rules(value, key: key)
             case "public_suffix_list":
@@ -240,6 +242,34 @@ struct NodeReader {
     }
 
     /// The `review` section: `mailbox` (required), `relay`, `max_size`.
+    /// `sender_override: {}` (the default header) or `{header: NAME}`; null or `false` is off.
+    func senderOverride(_ node: Node, key: String) throws(ConfigurationError) -> SenderOverride? {
+        if ConfigurationLoader.isNull(node) { return nil }
+        if case .scalar(let scalar) = node {
+            switch scalar.string {
+            case "false", "no", "off": return nil
+            case "true", "yes", "on": return SenderOverride()
+            default: throw error(node, key: key, "expected true, false or a mapping such as {header: X-Misdirection-Override}")
+            }
+        }
+        var override = SenderOverride()
+        for (keyNode, value) in try mapping(node, key: key) {
+            let name = try string(keyNode, key: key)
+            let path = "\(key).\(name)"
+            guard name == "header" else {
+                throw error(keyNode, key: path, "unknown key\(ConfigurationLoader.suggestion(for: name, among: ["header"]))")
+            }
+            let header = try string(value, key: path)
+            guard !header.isEmpty, header.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }),
+                  header.lowercased() != "x-misdirection-risk"
+            else {
+                throw error(value, key: path, "\"\(header)\" is not a header name one can use here")
+            }
+            override.header = header
+        }
+        return override
+    }
+
     func review(_ node: Node, key: String) throws(ConfigurationError) -> ReviewConfiguration? {
         if ConfigurationLoader.isNull(node) { return nil }
         var mailbox: EmailAddress?

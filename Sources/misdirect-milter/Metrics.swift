@@ -13,6 +13,7 @@ import Prometheus
 /// | `misdirect_decisions_total` | `action`, `level`, `rule`, `mode` | one per recipient; `rule` is the strongest rule that fired, or `none` |
 /// | `misdirect_messages_total` | `outcome` | messages seen to their end: `delivered`, `refused`, `failed` |
 /// | `misdirect_forged_headers_removed_total` | | `X-Misdirection-Risk` headers a sender put in a message |
+/// | `misdirect_sender_overrides_total` | | refused recipients delivered on an authenticated sender's word |
 /// | `misdirect_stage_duration_seconds` | `stage` | histogram of time spent in each milter stage |
 /// | `misdirect_connections_open` | | MTA connections in flight |
 /// | `misdirect_config_reloads_total` | `result` | reloads: `success` or `failure` |
@@ -37,6 +38,10 @@ enum MilterMetrics {
     /// Counts a message that reached its end: `delivered`, `refused` or `failed`.
     static func recordMessage(outcome: String) {
         Counter(label: "misdirect_messages_total", dimensions: [("outcome", outcome)]).increment()
+    }
+
+    static func recordSenderOverride() {
+        Counter(label: "misdirect_sender_overrides_total").increment()
     }
 
     static func recordForgedHeaders(_ count: Int) {

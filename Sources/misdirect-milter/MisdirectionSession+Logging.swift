@@ -7,7 +7,7 @@ extension MisdirectionSession {
     /// - Parameters:
     ///   - role: what the address is to the message: `recipient`, or `reply-to`.
     ///   - text: the message instead of the one the action gives.
-    func log(_ decision: Decision, queueID: String?, role: String = "recipient", message text: Logger.Message? = nil) {
+    func log(_ decision: Decision, queueID: String?, role: String = "recipient", level: Logger.Level = .info, message text: Logger.Message? = nil) {
         let verdict = decision.verdict
         var metadata: Logger.Metadata = [
             "mail.queue_id": "\(queueID ?? "NOQUEUE")",
@@ -26,15 +26,17 @@ extension MisdirectionSession {
             metadata["risk.log_only_rules"] = "\(decision.logOnlyRules.map(\.id).joined(separator: ","))"
             metadata["risk.applied"] = "\(decision.effectiveAction)"
         }
-        let outcome: Logger.Message = switch (decision.mode, decision.action) {
-        case (.logOnly, let action) where action != .accept: "log-only: would \(action) \(role)"
-        case (_, .reject): "rejected \(role)"
-        case (_, .tempfail): "tempfailed \(role)"
-        case (_, .quarantine): "held \(role)"
-        case (_, .tag): "tagged \(role)"
-        case (_, .accept): "accepted \(role)"
+        let outcome: Logger.Message = switch (decision.overridden, decision.mode, decision.action) {
+        case (true, _, _): "delivered \(role) on sender override"
+        case (false, .logOnly, let action) where action != .accept: "log-only: would \(action) \(role)"
+        case (false, _, .reject): "rejected \(role)"
+        case (false, _, .tempfail): "tempfailed \(role)"
+        case (false, _, .quarantine): "held \(role)"
+        case (false, _, .tag): "tagged \(role)"
+        case (false, _, .accept): "accepted \(role)"
         }
-        logger.info(text ?? outcome, metadata: metadata)
+        if decision.overridden, let user = message.authenticatedUser { metadata["override.user"] = "\(user)" }
+        logger.log(level: level, text ?? outcome, metadata: metadata)
     }
 
     /// The decisions of the recipients this copy goes to, and a line for a held message.

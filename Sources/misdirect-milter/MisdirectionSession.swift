@@ -37,6 +37,12 @@ final class MisdirectionSession: MilterSession {
         var headers: [(name: [UInt8], value: [UInt8])] = []
         var body: [UInt8] = []
         var bodyTruncated = false
+        /// `{auth_authen}` at MAIL FROM: the login of an authenticated sender.
+        var authenticatedUser: String?
+        /// The recipients the sender confirmed in the override header, lower-cased.
+        var confirmed: Set<String> = []
+        /// Override headers seen, to remove them before delivery.
+        var overrideHeaders = 0
 
         /// The strongest action carried out for a recipient this copy goes to.
         var action: Action {
@@ -56,6 +62,7 @@ final class MisdirectionSession: MilterSession {
         message = MessageState()
         message.sender = arguments.first.map { String(decoding: $0, as: UTF8.self) } ?? ""
         if case .address(let address) = EmailAddress.parsePath(arguments.first ?? []) { message.senderAddress = address }
+        message.authenticatedUser = context.macro("{auth_authen}").flatMap { $0.isEmpty ? nil : $0 }
         return .continue
     }
 
@@ -67,6 +74,11 @@ final class MisdirectionSession: MilterSession {
         MilterMetrics.record(decision)
         message.decisions.append(decision)
         guard decision.effectiveAction.refuses else { return .continue }
+        if defersRefusals {
+            // The sender may confirm this recipient in a header: decide at end of message.
+            log(decision, queueID: context.macro("i"), level: .debug, message: "refusal deferred to end of message (sender override)")
+            return .continue
+        }
         log(decision, queueID: context.macro("i"))
         return .reply(Self.reply(for: decision))
     }
@@ -74,6 +86,8 @@ final class MisdirectionSession: MilterSession {
     func header(name: [UInt8], value: [UInt8], context: MilterContext) -> MilterResponse {
         if Self.isRiskHeader(name) {
             message.forgedHeaders += 1
+        } else if isOverrideHeader(name) {
+            readOverride(value)
         } else {
             message.headers.append((name, value))
         }
@@ -91,7 +105,7 @@ final class MisdirectionSession: MilterSession {
     func endOfMessage(context: MilterContext) -> MilterResponse {
         let queueID = context.macro("i")
         let (raised, replyTo) = reassessWithHeaders()
-        let refusing = raised + replyTo.filter(\.effectiveAction.refuses)
+        let refusing = applySenderOverride(raised: raised, queueID: queueID) + replyTo.filter(\.effectiveAction.refuses)
         if !refusing.isEmpty {
             return refuseMessage(refusing, queueID: queueID)
         }
@@ -101,6 +115,11 @@ final class MisdirectionSession: MilterSession {
             // From the last to the first, so each index still names the header it did.
             for occurrence in stride(from: message.forgedHeaders, to: 0, by: -1) {
                 try context.changeHeader(RiskHeader.name, occurrence: occurrence, value: nil)
+            }
+            if let override = engine.configuration.senderOverride {
+                for occurrence in stride(from: message.overrideHeaders, to: 0, by: -1) {
+                    try context.changeHeader(override.header, occurrence: occurrence, value: nil)
+                }
             }
             try context.insertHeader(RiskHeader.name, value: headerValue, at: 0)
             if action == .quarantine {

@@ -1,3 +1,4 @@
+import MTADriver
 import Foundation
 import Milter
 import Testing

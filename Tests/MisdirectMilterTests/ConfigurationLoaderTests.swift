@@ -77,6 +77,13 @@ struct ConfigurationLoaderTests {
         ("- mil\n", "bad.yml:1: the file must be a mapping of keys to values"),
         ("mode: enforce\nmode: log-only\n", "bad.yml:1: mode: key given more than once"),
         ("protected: [mil\n", "bad.yml:2: not valid YAML"),
+        ("log_target: file\n", "bad.yml:1: log_target: unknown log target \"file\"; expected syslog, stderr or json"),
+        ("syslog_facility: kern\n", "bad.yml:1: syslog_facility: unknown facility \"kern\""),
+        ("metrics_listen: 192.0.2.1:9897\n", "bad.yml:1: metrics_listen: \"192.0.2.1:9897\": metrics are served on loopback only"),
+        ("metrics_listen: 127.0.0.1\n", "bad.yml:1: metrics_listen: \"127.0.0.1\": expected HOST:PORT"),
+        ("user: no-such-user-here\n", "bad.yml:1: user: no user called \"no-such-user-here\""),
+        ("sender_override: {headr: X-A}\n", "bad.yml:1: sender_override.headr: unknown key; did you mean \"header\"?"),
+        ("sender_override: {header: X-Misdirection-Risk}\n", "bad.yml:1: sender_override.header: \"X-Misdirection-Risk\" is not a header name one can use here"),
         ("rules:\n  homoglpyh: {action: reject}\n", "bad.yml:2: rules.homoglpyh: unknown rule; did you mean \"homoglyph\"?"),
         ("rules:\n  bitflip:\n    acton: tag\n", "bad.yml:3: rules.bitflip.acton: unknown key; did you mean \"action\"?"),
         ("rules:\n  bitflip: {action: block}\n", "bad.yml:2: rules.bitflip.action: unknown action \"block\"; expected one of accept, tag, quarantine, tempfail, reject"),
@@ -134,5 +141,25 @@ struct ConfigurationLoaderTests {
         } throws: { error in
             (error as? ConfigurationError)?.description.hasPrefix("x.yml: public_suffix_list: cannot read /nonexistent/psl.dat") == true
         }
+    }
+
+    @Test("reads the operations keys: log target, syslog, metrics, user, sender override")
+    func operations() throws {
+        let configuration = try ConfigurationLoader.parse("""
+            log_target: json
+            syslog_facility: local3
+            syslog_socket: /run/systemd/journal/dev-log
+            metrics_listen: "[::1]:9897"
+            user: nobody
+            sender_override: {header: X-Confirm-Recipient}
+            """, file: "ops.yml")
+        #expect(configuration.logTarget == .json)
+        #expect(configuration.syslogFacility.name == "local3")
+        #expect(configuration.syslogSocket == "/run/systemd/journal/dev-log")
+        #expect(configuration.metricsListen?.description == "[::1]:9897")
+        #expect(configuration.user == "nobody")
+        #expect(configuration.senderOverride?.header == "X-Confirm-Recipient")
+        #expect(try ConfigurationLoader.parse("sender_override: true\n", file: "x").senderOverride == SenderOverride())
+        #expect(try ConfigurationLoader.parse("", file: "x").logTarget == .syslog)
     }
 }

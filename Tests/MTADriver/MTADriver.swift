@@ -3,15 +3,17 @@ import Foundation
 /// The MTA side of the milter protocol (version 6), enough to drive a milter the way Postfix
 /// does: negotiate, send stages with their macros, read replies and end-of-message changes.
 ///
-/// A test tool for the Milter library; the integration tests use a real Postfix instead.
-final class MTAConnection {
-    enum Reply: Equatable {
+/// A test tool: MilterTests drive the Milter library with it in-process, and the integration
+/// tests drive the real binary where a real MTA cannot easily produce the input (the
+/// `{auth_authen}` macro of an authenticated sender).
+public final class MTAConnection {
+    public enum Reply: Equatable {
         case `continue`, accept, reject, tempfail, discard, skip
         /// `y`: an SMTP reply set with smfi_setreply, such as "550 5.7.1 text".
         case text(String)
     }
 
-    enum Change: Equatable {
+    public enum Change: Equatable {
         case addHeader(name: String, value: String)
         case insertHeader(index: UInt32, name: String, value: String)
         case changeHeader(index: UInt32, name: String, value: String)
@@ -19,22 +21,22 @@ final class MTAConnection {
         case addRecipient(String)
     }
 
-    struct Negotiated {
-        let actions: UInt32
-        let steps: UInt32
+    public struct Negotiated {
+        public let actions: UInt32
+        public let steps: UInt32
         /// Macro names requested per stage (SMFIM_* number).
-        let macros: [UInt32: String]
+        public let macros: [UInt32: String]
     }
 
-    struct DriverError: Error, CustomStringConvertible {
-        let description: String
+    public struct DriverError: Error, CustomStringConvertible {
+        public let description: String
     }
 
     private let fd: Int32
-    private(set) var negotiated: Negotiated?
+    public private(set) var negotiated: Negotiated?
 
     /// Connects to a unix socket.
-    init(unixPath: String) throws {
+    public init(unixPath: String) throws {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw DriverError(description: "socket: \(errno)") }
         var address = sockaddr_un()
@@ -59,11 +61,11 @@ final class MTAConnection {
     deinit { close(fd) }
 
     /// Drops the connection without QUIT, like an MTA that died.
-    func drop() { shutdown(fd, Int32(SHUT_RDWR)) }
+    public func drop() { shutdown(fd, Int32(SHUT_RDWR)) }
 
     // MARK: Stages
 
-    func negotiate(actions: UInt32 = 0x1FF, steps: UInt32 = 0x1F_FFFF) throws -> Negotiated {
+    public func negotiate(actions: UInt32 = 0x1FF, steps: UInt32 = 0x1F_FFFF) throws -> Negotiated {
         try send("O", Self.uint32(6) + Self.uint32(actions) + Self.uint32(steps))
         let (command, data) = try receive()
         guard command == UInt8(ascii: "O"), data.count >= 12 else { throw DriverError(description: "bad negotiation reply") }
@@ -82,43 +84,43 @@ final class MTAConnection {
     }
 
     /// Sends macro definitions for the stage about to be sent (`cmd` is its command letter).
-    func macros(_ command: Character, _ pairs: [(String, String)]) throws {
+    public func macros(_ command: Character, _ pairs: [(String, String)]) throws {
         var data = [UInt8(ascii: command.unicodeScalars.first!)]
         for (name, value) in pairs { data += Self.cString(name) + Self.cString(value) }
         try send("D", data)
     }
 
-    func connect(hostname: String, address: String, port: UInt16) throws -> Reply? {
+    public func connect(hostname: String, address: String, port: UInt16) throws -> Reply? {
         let data = Self.cString(hostname) + [UInt8(ascii: "4"), UInt8(port >> 8), UInt8(port & 0xFF)] + Self.cString(address)
         return try stage("C", data, skipBit: 0x01, noReplyBit: 0x1000)
     }
 
-    func helo(_ name: String) throws -> Reply? {
+    public func helo(_ name: String) throws -> Reply? {
         try stage("H", Self.cString(name), skipBit: 0x02, noReplyBit: 0x2000)
     }
 
-    func mail(_ arguments: [[UInt8]]) throws -> Reply? {
+    public func mail(_ arguments: [[UInt8]]) throws -> Reply? {
         try stage("M", arguments.flatMap { $0 + [0] }, skipBit: 0x04, noReplyBit: 0x4000)
     }
 
-    func rcpt(_ arguments: [[UInt8]]) throws -> Reply? {
+    public func rcpt(_ arguments: [[UInt8]]) throws -> Reply? {
         try stage("R", arguments.flatMap { $0 + [0] }, skipBit: 0x08, noReplyBit: 0x8000)
     }
 
-    func header(_ name: String, _ value: [UInt8]) throws -> Reply? {
+    public func header(_ name: String, _ value: [UInt8]) throws -> Reply? {
         try stage("L", Self.cString(name) + value + [0], skipBit: 0x20, noReplyBit: 0x80)
     }
 
-    func body(_ chunk: [UInt8]) throws -> Reply? {
+    public func body(_ chunk: [UInt8]) throws -> Reply? {
         try stage("B", chunk, skipBit: 0x10, noReplyBit: 0x80000)
     }
 
-    func endOfHeaders() throws -> Reply? {
+    public func endOfHeaders() throws -> Reply? {
         try stage("N", [], skipBit: 0x40, noReplyBit: 0x40000)
     }
 
     /// Sends end of message and collects the changes up to the final reply.
-    func endOfMessage() throws -> (changes: [Change], reply: Reply) {
+    public func endOfMessage() throws -> (changes: [Change], reply: Reply) {
         try send("E", [])
         var changes: [Change] = []
         while true {
@@ -140,9 +142,9 @@ final class MTAConnection {
         }
     }
 
-    func abort() throws { try send("A", []) }
+    public func abort() throws { try send("A", []) }
 
-    func quit() throws { try send("Q", []) }
+    public func quit() throws { try send("Q", []) }
 
     // MARK: Framing
 
@@ -168,7 +170,7 @@ final class MTAConnection {
         }
     }
 
-    func send(_ command: Character, _ data: [UInt8]) throws {
+    public func send(_ command: Character, _ data: [UInt8]) throws {
         let packet = Self.uint32(UInt32(data.count + 1)) + [UInt8(ascii: command.unicodeScalars.first!)] + data
         var offset = 0
         while offset < packet.count {
@@ -178,7 +180,7 @@ final class MTAConnection {
         }
     }
 
-    func receive() throws -> (UInt8, [UInt8]) {
+    public func receive() throws -> (UInt8, [UInt8]) {
         let header = try readExactly(4)
         let length = Int(Self.readUInt32(header, 0))
         guard length >= 1, length < 1 << 20 else { throw DriverError(description: "bad length \(length)") }
@@ -197,13 +199,13 @@ final class MTAConnection {
         return buffer
     }
 
-    static func uint32(_ value: UInt32) -> [UInt8] {
+    public static func uint32(_ value: UInt32) -> [UInt8] {
         [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)]
     }
 
-    static func readUInt32(_ data: [UInt8], _ offset: Int) -> UInt32 {
+    public static func readUInt32(_ data: [UInt8], _ offset: Int) -> UInt32 {
         data[offset..<(offset + 4)].reduce(0) { $0 << 8 | UInt32($1) }
     }
 
-    static func cString(_ text: String) -> [UInt8] { Array(text.utf8) + [0] }
+    public static func cString(_ text: String) -> [UInt8] { Array(text.utf8) + [0] }
 }

@@ -91,44 +91,17 @@ enum ConfigurationLoader {
                 }
                 configuration.logLevel = level
             case "log_target":
-                let name = try reader.string(value, key: key)
-                guard let target = LogTarget(rawValue: name) else {
-                    throw reader.error(value, key: key, "unknown log target \"\(name)\"; expected syslog, stderr or json")
-                }
-                configuration.logTarget = target
+                configuration.logTarget = try reader.logTarget(value, key: key)
             case "syslog_facility":
-                let name = try reader.string(value, key: key)
-                guard let facility = SyslogFacility(name: name) else {
-                    let names = SyslogFacility.all.map(\.name).joined(separator: ", ")
-                    throw reader.error(value, key: key, "unknown facility \"\(name)\"; expected one of \(names)")
-                }
-                configuration.syslogFacility = facility
+                configuration.syslogFacility = try reader.syslogFacility(value, key: key)
             case "syslog_socket":
-                let path = try reader.string(value, key: key)
-                guard path.hasPrefix("/") else { throw reader.error(value, key: key, "expected an absolute path such as /dev/log") }
-                configuration.syslogSocket = path
+                configuration.syslogSocket = try reader.absolutePath(value, key: key, example: "/dev/log")
             case "metrics_listen":
-                if Self.isNull(value) { configuration.metricsListen = nil; continue }
-                let text = try reader.string(value, key: key)
-                do {
-                    configuration.metricsListen = try MetricsAddress(parsing: text)
-                } catch {
-                    throw reader.error(value, key: key, error.description)
-                }
+                configuration.metricsListen = try reader.metricsAddress(value, key: key)
             case "user":
-                let name = try reader.string(value, key: key)
-                guard let entry = getpwnam(name) else {
-                    throw reader.error(value, key: key, "no user called \"\(name)\" on this system")
-                }
-                configuration.user = name
-                configuration.userID = (entry.pointee.pw_uid, entry.pointee.pw_gid)
+                (configuration.user, configuration.userID) = try reader.user(value, key: key)
             case "group":
-                let name = try reader.string(value, key: key)
-                guard let entry = getgrnam(name) else {
-                    throw reader.error(value, key: key, "no group called \"\(name)\" on this system")
-                }
-                configuration.group = name
-                configuration.groupID = entry.pointee.gr_gid
+                (configuration.group, configuration.groupID) = try reader.group(value, key: key)
             default:
                 throw reader.error(keyNode, key: key, "unknown key\(Self.suggestion(for: key, among: keys))")
             }
@@ -242,34 +215,6 @@ struct NodeReader {
     }
 
     /// The `review` section: `mailbox` (required), `relay`, `max_size`.
-    /// `sender_override: {}` (the default header) or `{header: NAME}`; null or `false` is off.
-    func senderOverride(_ node: Node, key: String) throws(ConfigurationError) -> SenderOverride? {
-        if ConfigurationLoader.isNull(node) { return nil }
-        if case .scalar(let scalar) = node {
-            switch scalar.string {
-            case "false", "no", "off": return nil
-            case "true", "yes", "on": return SenderOverride()
-            default: throw error(node, key: key, "expected true, false or a mapping such as {header: X-Misdirection-Override}")
-            }
-        }
-        var override = SenderOverride()
-        for (keyNode, value) in try mapping(node, key: key) {
-            let name = try string(keyNode, key: key)
-            let path = "\(key).\(name)"
-            guard name == "header" else {
-                throw error(keyNode, key: path, "unknown key\(ConfigurationLoader.suggestion(for: name, among: ["header"]))")
-            }
-            let header = try string(value, key: path)
-            guard !header.isEmpty, header.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }),
-                  header.lowercased() != "x-misdirection-risk"
-            else {
-                throw error(value, key: path, "\"\(header)\" is not a header name one can use here")
-            }
-            override.header = header
-        }
-        return override
-    }
-
     func review(_ node: Node, key: String) throws(ConfigurationError) -> ReviewConfiguration? {
         if ConfigurationLoader.isNull(node) { return nil }
         var mailbox: EmailAddress?

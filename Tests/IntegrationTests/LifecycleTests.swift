@@ -56,8 +56,8 @@ extension PostfixTests {
         }
         #expect(delivered.count == messages)
         #expect(delivered.allSatisfy { $0.risk?.level == "none" })
-        #expect(!env.postfix.log.contains("load@army.mil>: 4"), "a load recipient was refused")
-        #expect(!env.postfix.log.contains("milter-reject: END-OF-MESSAGE"))
+        let refusals = env.postfix.log.split(separator: "\n").filter { $0.contains("load@army.mil") && ($0.contains("reject") || $0.contains(" 4.")) }
+        #expect(refusals.isEmpty, "a load message was refused: \(refusals)")
     }
 
     @Test("SIGTERM stops accepting but lets the open SMTP transaction finish through the milter, then exits 0")

@@ -1,3 +1,4 @@
+internal import CMilter  // <sys/socket.h>: Glibc alone lacks SOCK_STREAM with the static runtime (--static-swift-stdlib)
 #if canImport(Glibc)
 internal import Glibc
 #endif

@@ -36,7 +36,9 @@ let package = Package(
         // GNU libidn2 (IDNA2008): decodes punycode (xn--) labels. Pure computation.
         .systemLibrary(name: "CIDN2", path: "Sources/CIDN2", providers: [.apt(["libidn2-dev"])]),
         // ICU's uspoof (UTS #39): confusable skeletons and mixed-script checks. Pure computation.
-        .systemLibrary(name: "CICU", path: "Sources/CICU", providers: [.apt(["libicu-dev"])]),
+        // A small C target rather than a system library: cicu.c keeps ICU's headers out of every
+        // module, where they clashed with Foundation's own copy (see include/cicu.h). apt: libicu-dev.
+        .target(name: "CICU", path: "Sources/CICU", linkerSettings: [.linkedLibrary("icui18n"), .linkedLibrary("icuuc")]),
         // Pure logic: addresses, domains, look-alikes, scoring and policy. No I/O.
         .target(name: "MisdirectionRisk", dependencies: ["CIDN2", "CICU"], linkerSettings: [.linkedLibrary("m")]),
         // Pure parsing of past traffic for `replay`: Postfix log lines, message headers, mbox

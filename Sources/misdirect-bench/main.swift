@@ -2,6 +2,8 @@
 // the same run, with 10, 1,000, 10,000 and 100,000 protected domains.
 //
 //     swift build -c release --product misdirect-bench && .build/release/misdirect-bench [--quick] [--index-only]
+//     valgrind --tool=callgrind .build/release/misdirect-bench --profile 1000
+//     .build/release/misdirect-bench --verdicts 1000 > verdicts.txt
 //
 // Recipients are a fixed mix of 90% legitimate addresses (protected domains, their sub-domains,
 // unrelated domains) and 10% look-alikes (typos, suffix confusions, homoglyphs, structure
@@ -155,12 +157,35 @@ func padded(_ text: String, _ width: Int) -> String {
 let quick = CommandLine.arguments.contains("--quick")
 /// Skips the linear scan (for profiling the index alone).
 let indexOnly = CommandLine.arguments.contains("--index-only")
+/// `--profile N`: builds the index for N domains and classifies the sample once, untimed, for
+/// an instruction profiler (callgrind counts the same on a busy machine; a timed loop does not).
+let profileSize = sizeArgument("--profile")
+/// `--verdicts N`: prints every verdict of the sample for N domains in full, to diff before and
+/// after a change meant to make the classifier faster without changing what it says.
+let verdictsSize = sizeArgument("--verdicts")
+
+func sizeArgument(_ name: String) -> Int? {
+    CommandLine.arguments.firstIndex(of: name).flatMap { index in
+        index + 1 < CommandLine.arguments.count ? Int(CommandLine.arguments[index + 1]) : nil
+    }
+}
 let suffixText = (try? String(contentsOfFile: PublicSuffixList.debianPath, encoding: .utf8)) ?? ""
 let suffixList = suffixText.isEmpty
     ? PublicSuffixList(rules: ["com", "org", "net", "uk", "co.uk", "gov.uk", "ac.uk", "nhs.uk", "gov", "mil", "de", "fr", "io", "edu"])
     : PublicSuffixList(parsing: suffixText)
 
-
+if let size = profileSize ?? verdictsSize {
+    let domains = protectedDomains(size, seed: 42)
+    let sample = recipients(protected: domains, count: 20_000, seed: 7)
+    let classifier = Classifier(protectedDomains: domains, trustedDomains: [], suffixes: suffixList, confusables: Confusables())
+    if verdictsSize != nil {
+        for recipient in sample { print(String(reflecting: classifier.classify(recipient))) }
+        exit(0)
+    }
+    let flagged = sample.reduce(0) { $0 + (classifier.classify($1).level > .none ? 1 : 0) }
+    print("misdirect-bench: \(size) protected domains, \(sample.count) recipients classified once, \(flagged) flagged")
+    exit(0)
+}
 print("misdirect-bench: one thread, 90% legitimate / 10% look-alike recipients\(quick ? " (quick)" : "")")
 print("| protected domains | index build | index memory | resident growth | indexed rcpt/s | linear scan rcpt/s | speed-up |")
 print("|---:|---:|---:|---:|---:|---:|---:|")

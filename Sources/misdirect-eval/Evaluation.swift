@@ -35,21 +35,16 @@ struct Evaluation {
 
     /// Classifies every domain of `corpus` (the TSV text) against `protected`.
     init(protected: [String], corpus: String, suffixes: PublicSuffixList) {
-        let classifier = Classifier(protectedDomains: protected, trustedDomains: [], suffixes: suffixes)
         var counts: [String: (count: Int, flagged: Int, high: Int)] = [:]
         var missed: [String: [String]] = [:]
         var legitimate = 0
         var falsePositives: [String] = []
-        for line in corpus.split(separator: "\n") where !line.hasPrefix("#") {
-            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
-            guard fields.count >= 2 else { continue }
-            let kind = String(fields[0]), domain = String(fields[1])
-            let verdict = classifier.classify(path: EmailAddress.parseAddressOrDomain("j@" + domain), input: domain)
+        Self.forEachVerdict(protected: protected, corpus: corpus, suffixes: suffixes) { kind, domain, verdict in
             let flagged = verdict.level >= .medium
             if kind == "legitimate" {
                 legitimate += 1
                 if flagged { falsePositives.append("\(domain) (\(verdict.rules.map(\.id).joined(separator: ",")))") }
-                continue
+                return
             }
             var entry = counts[kind] ?? (0, 0, 0)
             entry.count += 1
@@ -61,6 +56,20 @@ struct Evaluation {
         self.legitimate = legitimate
         self.falsePositives = falsePositives
         self.missed = missed
+    }
+
+    /// Classifies every domain of `corpus` (the TSV text) against `protected`, in order, and
+    /// calls `body` with its kind, the domain and the verdict.
+    static func forEachVerdict(
+        protected: [String], corpus: String, suffixes: PublicSuffixList, _ body: (String, String, RecipientVerdict) -> Void
+    ) {
+        let classifier = Classifier(protectedDomains: protected, trustedDomains: [], suffixes: suffixes)
+        for line in corpus.split(separator: "\n") where !line.hasPrefix("#") {
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard fields.count >= 2 else { continue }
+            let domain = String(fields[1])
+            body(String(fields[0]), domain, classifier.classify(path: EmailAddress.parseAddressOrDomain("j@" + domain), input: domain))
+        }
     }
 
     /// True when every kind meets its recall aim and false positives stay under theirs.

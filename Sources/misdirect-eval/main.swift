@@ -1,10 +1,11 @@
 // misdirect-eval: recall per kind of look-alike and the false-positive rate of the classifier
 // on the labelled corpus in evaluation/ (see scripts/make-corpus).
 //
-//     swift run -c release misdirect-eval [DIRECTORY]     (default: evaluation)
+//     swift run -c release misdirect-eval [--verdicts] [DIRECTORY]     (default: evaluation)
 //
 // Prints a Markdown table (kinds that miss their aim are marked), the false positives, and a
-// few misses per kind.
+// few misses per kind; with --verdicts, every domain's verdict in full instead (to diff before
+// and after a change to the classifier).
 import Foundation
 import MisdirectionRisk
 
@@ -18,7 +19,8 @@ func fail(_ message: String, status: Int32) -> Never {
     exit(status)
 }
 
-let directory = CommandLine.arguments.dropFirst().first ?? "evaluation"
+let printsVerdicts = CommandLine.arguments.contains("--verdicts")
+let directory = CommandLine.arguments.dropFirst().first { $0 != "--verdicts" } ?? "evaluation"
 guard let protectedText = readText("\(directory)/protected.txt"), let corpus = readText("\(directory)/corpus.tsv") else {
     fail("cannot read \(directory)/protected.txt and \(directory)/corpus.tsv", status: 66)
 }
@@ -26,7 +28,14 @@ guard let suffixText = readText(PublicSuffixList.debianPath) else {
     fail("cannot read \(PublicSuffixList.debianPath) (apt-get install publicsuffix)", status: 69)
 }
 let protected = protectedText.split(separator: "\n").map(String.init).filter { !$0.isEmpty && !$0.hasPrefix("#") }
-let evaluation = Evaluation(protected: protected, corpus: corpus, suffixes: PublicSuffixList(parsing: suffixText))
+let suffixes = PublicSuffixList(parsing: suffixText)
+if printsVerdicts {
+    Evaluation.forEachVerdict(protected: protected, corpus: corpus, suffixes: suffixes) { _, _, verdict in
+        print(String(reflecting: verdict))
+    }
+    exit(0)
+}
+let evaluation = Evaluation(protected: protected, corpus: corpus, suffixes: suffixes)
 print("misdirect-eval: \(protected.count) protected domains, corpus \(directory)/corpus.tsv\n")
 print(evaluation.table)
 print("\nfalse positives: \(evaluation.falsePositives.isEmpty ? "none" : evaluation.falsePositives.joined(separator: ", "))")

@@ -136,7 +136,9 @@ final class ProtectedIndex: Sendable {
         var tailSizes: UInt64 = 0, innerSizes: UInt64 = 0, twoSuffixSizes: UInt64 = 0
         var longest = 0
         var tailLengths = LengthFilter(), twoEditLengths = LengthFilter()
-        var suffixHashes: [UInt64] = [], suffixValues: [UInt32] = []
+        // A set: thousands of long names share a few (suffix, length) pairs, and stored once
+        // each they would make runs of thousands of equal slots that every probe walks.
+        var suffixHashes = Set<UInt64>()
         let powers = RangeHasher.powers
         var storage = [UInt64](repeating: 0, count: 260)
 
@@ -178,8 +180,7 @@ final class ProtectedIndex: Sendable {
                             twoEditLengths.insert(labels: labelCount - 1, lengths: (n - 2)...(n + 2))
                             let suffix = hasher.range(nameEnd + 1, n)
                             for length in (nameEnd - 2)...(nameEnd + 2) {
-                                suffixHashes.append(RangeHasher.finished(suffix, length: length, space: Self.suffixSpace))
-                                suffixValues.append(keyIndex)
+                                suffixHashes.insert(RangeHasher.finished(suffix, length: length, space: Self.suffixSpace))
                             }
                             storeTwo(hasher.range(0, n), n)
                             for first in 0..<nameEnd {
@@ -240,7 +241,8 @@ final class ProtectedIndex: Sendable {
         self.twoEdit = NeighbourhoodTable(hashes: twoHashes, values: twoValues)
         self.tailLengths = tailLengths
         self.twoEditLengths = twoEditLengths
-        self.twoEditSuffixes = NeighbourhoodTable(hashes: suffixHashes, values: suffixValues)
+        let distinctSuffixes = suffixHashes.sorted()
+        self.twoEditSuffixes = NeighbourhoodTable(hashes: distinctSuffixes, values: [UInt32](repeating: 0, count: distinctSuffixes.count))
         self.tailWindowSizes = tailSizes
         self.innerWindowSizes = innerSizes
         self.twoEditSuffixSizes = twoSuffixSizes

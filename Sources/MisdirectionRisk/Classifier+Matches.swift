@@ -10,7 +10,12 @@ extension Classifier {
     /// Looks `bytes` (a form of `domain`) up in the index and turns each match into a finding,
     /// or into the note that the domain is protected or trusted.
     func scan(_ bytes: UnsafeBufferPointer<UInt8>, domain: String, shown: String, path: ScanPath, into findings: inout Findings) {
-        index.forEachMatch(in: bytes) { match in
+        RangeHasher.with(bytes) { hasher in scan(bytes, hasher: hasher, domain: domain, shown: shown, path: path, into: &findings) }
+    }
+
+    /// ``scan(_:domain:shown:path:into:)`` with the prefix hashes of `bytes` already made.
+    func scan(_ bytes: UnsafeBufferPointer<UInt8>, hasher: RangeHasher, domain: String, shown: String, path: ScanPath, into findings: inout Findings) {
+        index.forEachMatch(in: bytes, hasher: hasher) { match in
             let key = index.keys[match.key]
             let entry = index.entries[Int(key.entry)]
             let isWholeLabel = match.start == 0 || bytes[match.start - 1] == UInt8(ascii: ".")
@@ -29,35 +34,38 @@ extension Classifier {
             // Labels in front of the match, kept in the suggestion (`hq.` of `hq.arny.mil`).
             let head = isWholeLabel ? Self.text(bytes, 0, match.start) : Self.text(bytes, 0, Self.labelStart(bytes, before: match.start))
             // A whole suffix after a name already under it (`army.mil.ml` for `mil`): that name.
-            let suspected = entry.isWholeSuffix && head.hasSuffix(".\(entry.domain).") ? String(head.dropLast()) : head + entry.domain
+            let suspected = if head.isEmpty {
+                entry.domain
+            } else if entry.isWholeSuffix && head.hasSuffix(".\(entry.domain).") {
+                String(head.dropLast())
+            } else {
+                head + entry.domain
+            }
             guard let edit = match.edit else {
-                findings.add(Finding(
-                    rule: .doubleTypo, score: 0.7, suspected: suspected,
-                    explanation: "\(shown) looks like a misspelling of \(suspected) (two slips)"))
+                findings.add(Finding(rule: .doubleTypo, score: 0.7, suspected: suspected, explanation: .twoSlips(shown, suspected)))
                 return
             }
             if path == .skeleton {
                 let exact = edit == .identical && key.form != .reversed && isTail && isWholeLabel
                 findings.add(Finding(
-                    rule: .homoglyph, score: exact ? 0.95 : 0.85, suspected: suspected,
-                    explanation: "\(shown) looks like \(suspected) written with look-alike characters"))
+                    rule: .homoglyph, score: exact ? 0.95 : 0.85, suspected: suspected, explanation: .lookAlikeCharacters(shown, suspected)))
                 return
             }
             if key.form == .skeleton {
                 findings.add(Finding(
                     rule: .homoglyph, score: edit == .identical ? 0.95 : 0.85, suspected: suspected,
-                    explanation: "\(shown) looks like \(suspected) written with look-alike characters"))
+                    explanation: .lookAlikeCharacters(shown, suspected)))
                 return
             }
             if key.form == .reversed || key.form == .variant || !isTail || !isWholeLabel {
-                let how = switch key.form {
-                case .reversed: "with its labels reversed"
-                case .variant: "with its dots dropped or turned into hyphens"
-                default: "inside a longer name"
+                let how: Explanation.Placement = switch key.form {
+                case .reversed: .reversed
+                case .variant: .dotsChanged
+                default: .inside
                 }
                 findings.add(Finding(
                     rule: .structure, score: edit == .identical ? 0.95 : 0.9, suspected: suspected,
-                    explanation: "\(shown) holds \(entry.domain) \(how)"))
+                    explanation: .holds(shown, entry.domain, how)))
                 return
             }
             if let finding = oneEditFinding(edit, entry: entry, key: key, domain: domain, shown: shown, suspected: suspected, matchStart: match.start) {
@@ -71,16 +79,15 @@ extension Classifier {
         _ edit: Edit, entry: ProtectedIndex.Entry, key: ProtectedIndex.Key, domain: String, shown: String,
         suspected: String, matchStart: Int
     ) -> Finding? {
-        let keyBytes = index.withKeyBytes(key) { Array($0) }
         let position = edit.position
         let startsLabel: Bool = {
             if case .transposition = edit { return false }
-            return position == 0 || keyBytes[position - 1] == UInt8(ascii: ".")
+            return position == 0 || index.withKeyBytes(key) { $0[position - 1] } == UInt8(ascii: ".")
         }()
-        let misspelling = "\(shown) looks like a misspelling of \(suspected)"
+        let misspelling = Explanation.misspelling(shown, suspected)
 
         if ProtectedIndex.isStructural(edit) {
-            return Finding(rule: .structure, score: 0.9, suspected: suspected, explanation: "\(shown) looks like \(suspected) with a dot or hyphen added, dropped or changed")
+            return Finding(rule: .structure, score: 0.9, suspected: suspected, explanation: .punctuation(shown, suspected))
         }
         if entry.isWholeSuffix {
             // `anything.ml` for `mil`, but not a name under a longer registry suffix such as
@@ -99,10 +106,10 @@ extension Classifier {
                 return Finding(rule: .typo, score: startsLabel ? 0.7 : 0.95, suspected: suspected, explanation: misspelling)
             }
             if Confusables.areLookAlikes(intended, observed) {
-                return Finding(rule: .homoglyph, score: 0.9, suspected: suspected, explanation: "\(shown) looks like \(suspected) written with look-alike characters")
+                return Finding(rule: .homoglyph, score: 0.9, suspected: suspected, explanation: .lookAlikeCharacters(shown, suspected))
             }
             if (intended ^ observed).nonzeroBitCount == 1 {
-                return Finding(rule: .bitflip, score: 0.7, suspected: suspected, explanation: "\(shown) is \(suspected) with one bit flipped")
+                return Finding(rule: .bitflip, score: 0.7, suspected: suspected, explanation: .bitFlip(shown, suspected))
             }
             return Finding(rule: .typo, score: startsLabel ? 0.7 : 0.9, suspected: suspected, explanation: misspelling)
         }

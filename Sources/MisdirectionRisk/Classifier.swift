@@ -57,39 +57,47 @@ public struct Classifier: Sendable {
         case .localOnly:
             return .clean(nil, input: input, note: "local name without a domain")
         case .malformed(let problem):
-            return Self.malformed(nil, input: input, problem: "the address could not be parsed: \(problem)")
+            return Self.malformed(nil, givenInput: input, problem: "the address could not be parsed: \(problem)")
         }
     }
 
     /// Classifies one address (its local part is only used for the suggestion).
     public func classify(_ address: EmailAddress, input: String? = nil) -> RecipientVerdict {
-        let input = input ?? address.description
         if address.isAddressLiteral {
-            return .clean(address, input: input, note: "address literal: no domain to compare")
+            return .clean(address, givenInput: input, note: "address literal: no domain to compare")
         }
         var domain = address.domain
         // One pass over the bytes decides which forms need looking at.
         var traits = domain.withUTF8 { DomainTraits($0) }
         if traits.hasPunycode {
             guard let unicode = Confusables.unicodeDomain(domain) else {
-                return Self.malformed(address, input: input, problem: "\(domain) has a label that is not valid punycode (IDNA2008)")
+                return Self.malformed(address, givenInput: input, problem: "\(domain) has a label that is not valid punycode (IDNA2008)")
             }
             domain = unicode
             traits = domain.withUTF8 { DomainTraits($0) }
         }
         var utf8 = domain
-        if let entry = utf8.withUTF8({ index.cleanEntry(for: $0) }) {
-            return .clean(address, input: input, note: entry.note)
+        // The raw form's prefix hashes serve both the clean check and the scan.
+        var findings: Findings = utf8.withUTF8 { bytes in
+            guard bytes.count <= 253 else { return Findings() }
+            return RangeHasher.with(bytes) { hasher in
+                if let entry = index.cleanEntry(for: bytes, hasher: hasher) {
+                    var findings = Findings()
+                    findings.cleanNote = entry.note
+                    return findings
+                }
+                var findings = Findings()
+                scan(bytes, hasher: hasher, domain: domain, shown: domain, path: .raw, into: &findings)
+                return findings
+            }
         }
-        var findings = Findings()
-        utf8.withUTF8 { bytes in scan(bytes, domain: domain, shown: domain, path: .raw, into: &findings) }
-        if let note = findings.cleanNote { return .clean(address, input: input, note: note) }
+        if let note = findings.cleanNote { return .clean(address, givenInput: input, note: note) }
 
         if traits.hasNonASCII {
             for label in domain.split(separator: ".") where confusables.isMixedScript(String(label)) {
                 findings.add(Finding(
                     rule: .mixedScript, score: 0.6, suspected: nil,
-                    explanation: "the label \(label) of \(domain) mixes writing systems (look-alike letters)"))
+                    explanation: .text("the label \(label) of \(domain) mixes writing systems (look-alike letters)")))
                 break
             }
             let skeleton = confusables.skeleton(domain)
@@ -99,11 +107,11 @@ public struct Classifier: Sendable {
                 scan(bytes, domain: domain, shown: domain, path: .skeleton, into: &findings)
             }
         }
-        return findings.verdict(address: address, input: input)
+        return findings.verdict(address: address, givenInput: input)
     }
 
-    static func malformed(_ address: EmailAddress?, input: String, problem: String) -> RecipientVerdict {
-        RecipientVerdict(address: address, input: input, suspectedDomain: nil, reasons: [Reason(rule: .malformedAddress, score: 0.6, explanation: problem)])
+    static func malformed(_ address: EmailAddress?, givenInput: String?, problem: String) -> RecipientVerdict {
+        RecipientVerdict(address: address, givenInput: givenInput, suspectedDomain: nil, reasons: [Reason(rule: .malformedAddress, score: 0.6, explanation: problem)])
     }
 
     /// True when `domain` is `parent` or a sub-domain of it.
@@ -139,7 +147,41 @@ struct Finding {
     let score: Double
     /// The domain the sender probably meant.
     let suspected: String?
-    let explanation: String
+    let explanation: Explanation
+}
+
+/// What a finding says, put into words only for the findings a verdict keeps: a recipient can
+/// match several keys, and most matches lose to a stronger one of the same rule.
+enum Explanation {
+    /// Where ``holds(_:_:_:)`` found the protected domain.
+    enum Placement {
+        case reversed, dotsChanged, inside
+    }
+
+    /// `shown` looks like a misspelling of `suspected`.
+    case misspelling(String, String)
+    /// The same, at two edits.
+    case twoSlips(String, String)
+    case lookAlikeCharacters(String, String)
+    /// `shown` holds the protected `domain` in another shape.
+    case holds(String, String, Placement)
+    case punctuation(String, String)
+    case bitFlip(String, String)
+    case text(String)
+
+    var text: String {
+        switch self {
+        case .misspelling(let shown, let suspected): "\(shown) looks like a misspelling of \(suspected)"
+        case .twoSlips(let shown, let suspected): "\(shown) looks like a misspelling of \(suspected) (two slips)"
+        case .lookAlikeCharacters(let shown, let suspected): "\(shown) looks like \(suspected) written with look-alike characters"
+        case .holds(let shown, let domain, .reversed): "\(shown) holds \(domain) with its labels reversed"
+        case .holds(let shown, let domain, .dotsChanged): "\(shown) holds \(domain) with its dots dropped or turned into hyphens"
+        case .holds(let shown, let domain, .inside): "\(shown) holds \(domain) inside a longer name"
+        case .punctuation(let shown, let suspected): "\(shown) looks like \(suspected) with a dot or hyphen added, dropped or changed"
+        case .bitFlip(let shown, let suspected): "\(shown) is \(suspected) with one bit flipped"
+        case .text(let text): text
+        }
+    }
 }
 
 /// The findings for one recipient: the strongest per rule, or why it is clean.
@@ -157,15 +199,15 @@ struct Findings {
         }
     }
 
-    func verdict(address: EmailAddress, input: String) -> RecipientVerdict {
-        guard !items.isEmpty else { return .clean(address, input: input) }
+    func verdict(address: EmailAddress, givenInput: String?) -> RecipientVerdict {
+        guard !items.isEmpty else { return .clean(address, givenInput: givenInput) }
         // On a tie, the shorter suggestion first: `army.mil` rather than `mil.army.mil` for
         // `mil.army.ml`; the verdict keeps this order among equal scores.
         let ordered = items.sorted { a, b in
             a.score != b.score ? a.score > b.score : (a.suspected?.utf8.count ?? 999) < (b.suspected?.utf8.count ?? 999)
         }
         return RecipientVerdict(
-            address: address, input: input, suspectedDomain: ordered.lazy.compactMap(\.suspected).first,
-            reasons: ordered.map { Reason(rule: $0.rule, score: $0.score, explanation: $0.explanation) })
+            address: address, givenInput: givenInput, suspectedDomain: ordered.lazy.compactMap(\.suspected).first,
+            reasons: ordered.map { Reason(rule: $0.rule, score: $0.score, explanation: $0.explanation.text) })
     }
 }

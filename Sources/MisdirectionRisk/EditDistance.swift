@@ -4,30 +4,42 @@ public enum EditDistance {
     /// The distance between `a` and `b`, or nil once it is certain to exceed `limit`.
     public static func distance(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>, limit: Int) -> Int? {
         let a = Array(a), b = Array(b)
+        return a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in distance(a, b, limit: limit) } }
+    }
+
+    /// ``distance(_:_:limit:)`` on bytes in place, its three rows of the table on the stack.
+    public static func distance(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>, limit: Int) -> Int? {
         if abs(a.count - b.count) > limit { return nil }
-        if a == b { return 0 }
+        if a.elementsEqual(b) { return 0 }
         let n = b.count
-        var previous2 = [Int](repeating: 0, count: n + 1)
-        var previous = Array(0...n)
-        var current = [Int](repeating: 0, count: n + 1)
-        for i in 1...max(a.count, 1) where !a.isEmpty {
-            current[0] = i
-            var rowMinimum = current[0]
-            for j in stride(from: 1, through: n, by: 1) {
-                let cost = a[i - 1] == b[j - 1] ? 0 : 1
-                var value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
-                    value = min(value, previous2[j - 2] + 1)
-                }
-                current[j] = value
-                rowMinimum = min(rowMinimum, value)
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * (n + 1)) { rows in
+            var previous2 = UnsafeMutableBufferPointer(rebasing: rows[0...n])
+            var previous = UnsafeMutableBufferPointer(rebasing: rows[(n + 1)...(2 * n + 1)])
+            var current = UnsafeMutableBufferPointer(rebasing: rows[(2 * n + 2)...(3 * n + 2)])
+            for j in 0...n {
+                previous2[j] = 0
+                previous[j] = j
+                current[j] = 0
             }
-            if rowMinimum > limit { return nil }
-            swap(&previous2, &previous)
-            swap(&previous, &current)
+            for i in 1...max(a.count, 1) where !a.isEmpty {
+                current[0] = i
+                var rowMinimum = current[0]
+                for j in stride(from: 1, through: n, by: 1) {
+                    let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                    var value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+                    if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                        value = min(value, previous2[j - 2] + 1)
+                    }
+                    current[j] = value
+                    rowMinimum = min(rowMinimum, value)
+                }
+                if rowMinimum > limit { return nil }
+                swap(&previous2, &previous)
+                swap(&previous, &current)
+            }
+            let result = a.isEmpty ? n : previous[n]
+            return result <= limit ? result : nil
         }
-        let result = a.isEmpty ? n : previous[n]
-        return result <= limit ? result : nil
     }
 
     /// The single edit that turns `intended` into `observed`, or nil when they are further apart.

@@ -1,29 +1,73 @@
 /// A hash multi-map from 64-bit hashes of byte strings to 32-bit values, built once.
 ///
-/// Open addressing with linear probing at a load of at most 0.55. Slots hold a 16-bit
+/// Open addressing with linear probing at a load of at most 0.6. Slots hold a 16-bit
 /// fingerprint (0 means empty) in one array and the value in another, so a probe that misses,
-/// the common case, reads a few neighbouring bytes of the fingerprint array only. Fingerprints
-/// can collide: callers verify every value they get against the real strings.
+/// the common case, reads a few neighbouring bytes of the fingerprint array only. In front of
+/// it, a bit set with one bit per 8 to 16 stored hashes (``filterBit(_:length:)``) rejects most
+/// misses before the full hash is even finished, from memory small enough to stay in cache.
+/// Fingerprints can collide: callers verify every value they get against the real strings.
+///
+/// Built in place (see ``Builder``): its size is known before the first insertion, so loading
+/// 100,000 domains leaves no temporary arrays behind in the process's heap.
 struct NeighbourhoodTable: Sendable {
     private let fingerprints: [UInt16]
     private let values: [UInt32]
+    private let filter: [UInt64]
+    /// `filter.count * 64`.
+    private let filterBits: UInt64
+    /// Bits of the filter per stored value: about one probe in nine that should miss gets past.
+    static let filterBitsPerValue = 8
 
-    /// Builds the table from parallel arrays of hashes and values (duplicates allowed).
-    init(hashes: [UInt64], values entryValues: [UInt32]) {
-        let capacity = max(16, hashes.count * 9 / 5 + 1)
-        var fingerprints = [UInt16](repeating: 0, count: capacity)
-        var values = [UInt32](repeating: 0, count: capacity)
-        for (hash, value) in zip(hashes, entryValues) {
-            var slot = Self.slot(hash, capacity: capacity)
+    /// Fills a table of a known number of insertions.
+    struct Builder {
+        private var fingerprints: [UInt16]
+        private var values: [UInt32]
+        private var filter: [UInt64]
+        private let filterBits: UInt64
+        private let expected: Int
+        private var inserted = 0
+
+        /// - Parameter count: the number of ``insert(_:length:value:)`` calls to come (duplicates
+        ///   included).
+        init(count: Int) {
+            expected = count
+            let capacity = max(16, count * 5 / 3 + 1)
+            fingerprints = [UInt16](repeating: 0, count: capacity)
+            values = [UInt32](repeating: 0, count: capacity)
+            let words = max(1, (count * NeighbourhoodTable.filterBitsPerValue + 63) / 64)
+            filter = [UInt64](repeating: 0, count: words)
+            filterBits = UInt64(words * 64)
+        }
+
+        /// Stores `value` under the polynomial hash `hash` (see ``RangeHasher``) of a string of
+        /// `length` bytes.
+        mutating func insert(_ hash: UInt64, length: Int, value: UInt32, space: UInt64) {
+            precondition(inserted < expected, "more insertions than counted")
+            inserted += 1
+            let bit = NeighbourhoodTable.filterBit(hash, length: length, bits: filterBits)
+            filter[Int(bit >> 6)] |= 1 << (bit & 63)
+            let finished = RangeHasher.finished(hash, length: length, space: space)
+            let capacity = fingerprints.count
+            var slot = NeighbourhoodTable.slot(finished, capacity: capacity)
             while fingerprints[slot] != 0 {
                 slot += 1
                 if slot == capacity { slot = 0 }
             }
-            fingerprints[slot] = Self.fingerprint(hash)
+            fingerprints[slot] = NeighbourhoodTable.fingerprint(finished)
             values[slot] = value
         }
+
+        /// The finished table.
+        consuming func build() -> NeighbourhoodTable {
+            NeighbourhoodTable(fingerprints: fingerprints, values: values, filter: filter, filterBits: filterBits)
+        }
+    }
+
+    private init(fingerprints: [UInt16], values: [UInt32], filter: [UInt64], filterBits: UInt64) {
         self.fingerprints = fingerprints
         self.values = values
+        self.filter = filter
+        self.filterBits = filterBits
     }
 
     /// The table's arrays seen through pointers, valid inside ``withView(_:)``: probing through
@@ -31,13 +75,31 @@ struct NeighbourhoodTable: Sendable {
     struct View {
         let fingerprints: UnsafeBufferPointer<UInt16>
         let values: UnsafeBufferPointer<UInt32>
+        let filter: UnsafeBufferPointer<UInt64>
+        let filterBits: UInt64
+        let space: UInt64
 
-        /// Calls `body` with every value stored under a hash whose fingerprint equals `hash`'s.
+        /// False when nothing is stored under the polynomial hash `hash` of `length` bytes; true
+        /// when something may be (then look with ``firstSlot(_:length:)``).
         @inline(__always)
-        func forEachValue(_ hash: UInt64, _ body: (UInt32) -> Void) {
+        func mayContain(_ hash: UInt64, length: Int) -> Bool {
+            let bit = NeighbourhoodTable.filterBit(hash, length: length, bits: filterBits)
+            return filter[Int(bit >> 6)] & (1 << (bit & 63)) != 0
+        }
+
+        /// Where the search for a finished hash starts, and the fingerprint it looks for.
+        @inline(__always)
+        func start(_ hash: UInt64, length: Int) -> (slot: Int, wanted: UInt16) {
+            let finished = RangeHasher.finished(hash, length: length, space: space)
+            return (NeighbourhoodTable.slot(finished, capacity: fingerprints.count), NeighbourhoodTable.fingerprint(finished))
+        }
+
+        /// Calls `body` with every value stored from `slot` on (see ``start(_:length:)``) under
+        /// the fingerprint `wanted`.
+        @inline(__always)
+        func forEachValue(from slot: Int, wanted: UInt16, _ body: (UInt32) -> Void) {
             let capacity = fingerprints.count
-            let wanted = NeighbourhoodTable.fingerprint(hash)
-            var slot = NeighbourhoodTable.slot(hash, capacity: capacity)
+            var slot = slot
             while true {
                 let found = fingerprints[slot]
                 if found == 0 { return }
@@ -46,18 +108,33 @@ struct NeighbourhoodTable: Sendable {
                 if slot == capacity { slot = 0 }
             }
         }
-    }
 
-    /// Calls `body` with a view of the table.
-    @inline(__always)
-    func withView<R>(_ body: (View) -> R) -> R {
-        fingerprints.withUnsafeBufferPointer { fingerprints in
-            values.withUnsafeBufferPointer { values in body(View(fingerprints: fingerprints, values: values)) }
+        /// True when some value is stored under the polynomial hash `hash` of `length` bytes
+        /// (or under another hash with the same fingerprint and run).
+        @inline(__always)
+        func containsAny(_ hash: UInt64, length: Int) -> Bool {
+            guard mayContain(hash, length: length) else { return false }
+            let (slot, wanted) = start(hash, length: length)
+            var found = false
+            forEachValue(from: slot, wanted: wanted) { _ in found = true }
+            return found
         }
     }
 
-    /// Bytes held by the table's two arrays.
-    var memoryFootprint: Int { fingerprints.count * 2 + values.count * 4 }
+    /// Calls `body` with a view of the table, whose hashes are finished in `space`.
+    @inline(__always)
+    func withView<R>(space: UInt64, _ body: (View) -> R) -> R {
+        fingerprints.withUnsafeBufferPointer { fingerprints in
+            values.withUnsafeBufferPointer { values in
+                filter.withUnsafeBufferPointer { filter in
+                    body(View(fingerprints: fingerprints, values: values, filter: filter, filterBits: filterBits, space: space))
+                }
+            }
+        }
+    }
+
+    /// Bytes held by the table's arrays.
+    var memoryFootprint: Int { fingerprints.count * 2 + values.count * 4 + filter.count * 8 }
 
     @inline(__always)
     fileprivate static func slot(_ hash: UInt64, capacity: Int) -> Int {
@@ -68,6 +145,14 @@ struct NeighbourhoodTable: Sendable {
     fileprivate static func fingerprint(_ hash: UInt64) -> UInt16 {
         let bits = UInt16(truncatingIfNeeded: hash)
         return bits == 0 ? 1 : bits
+    }
+
+    /// The filter's bit for a polynomial hash, of `bits`: one multiplication carries every bit
+    /// of the hash into the top ones, and the product's top bits are scaled to the filter's size.
+    @inline(__always)
+    fileprivate static func filterBit(_ hash: UInt64, length: Int, bits: UInt64) -> UInt64 {
+        let mixed = (hash &+ UInt64(truncatingIfNeeded: length) &* 0x9E37_79B9_7F4A_7C15) &* 0xD6E8_FEB8_6659_FD93
+        return mixed.multipliedFullWidth(by: bits).high
     }
 }
 
@@ -101,6 +186,16 @@ struct RangeHasher {
         self.powers = powers
     }
 
+    /// Calls `body` with the hasher of `bytes` (at most 256 of them), on the stack.
+    @inline(__always)
+    static func with<R>(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (RangeHasher) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: bytes.count + 1) { storage in
+            powers.withUnsafeBufferPointer { powers in
+                body(RangeHasher(bytes, storage: storage, powers: powers))
+            }
+        }
+    }
+
     /// The hash of `bytes[start..<end]`.
     @inline(__always)
     func range(_ start: Int, _ end: Int) -> UInt64 {
@@ -119,6 +214,25 @@ struct RangeHasher {
         range(start, first) &* powers[end - 2 - first]
             &+ range(first + 1, second) &* powers[end - 1 - second]
             &+ range(second + 1, end)
+    }
+
+    /// The part of ``range(_:_:deleting:)`` that depends on the deleted position only, for
+    /// ranges that end at `end`: `range(start, end, deleting: d)` is
+    /// `deletionBase(start, end, deleting: 1) &+ deletionTerm(d, end: end)`, and
+    /// `range(start, end, deleting: f, s)` is
+    /// `deletionBase(start, end, deleting: 2) &+ deletionTerm(f, end: end - 1) &+ deletionTerm(s, end: end)`
+    /// (the identities hold exactly in arithmetic modulo 2^64): one addition per member of a
+    /// deletion neighbourhood once the terms are made.
+    @inline(__always)
+    func deletionTerm(_ deleted: Int, end: Int) -> UInt64 {
+        (prefix[deleted] &- prefix[deleted + 1]) &* powers[end - deleted - 1]
+    }
+
+    /// The part of ``range(_:_:deleting:)`` common to every deletion of `count` bytes from
+    /// `bytes[start..<end]` (see ``deletionTerm(_:end:)``).
+    @inline(__always)
+    func deletionBase(_ start: Int, _ end: Int, deleting count: Int) -> UInt64 {
+        prefix[end] &- prefix[start] &* powers[end - start - count]
     }
 
     /// The table hash of a string of `length` bytes whose polynomial hash is `hash`, in `space`.

@@ -9,116 +9,100 @@ extension ProtectedIndex {
     /// - windows followed by more labels (`army.mil` in `army.mil.ml`, `armymil` in
     ///   `armymil.com`) and hyphen-separated parts of them (`army-mil` in `army-mil-login.com`)
     ///   equal to a key or to a key with its dots dropped or turned into hyphens.
-    func forEachMatch(in bytes: UnsafeBufferPointer<UInt8>, _ body: (Match) -> Void) {
+    func forEachMatch(in bytes: UnsafeBufferPointer<UInt8>, hasher: RangeHasher, _ body: (Match) -> Void) {
         let n = bytes.count
         guard n > 0, n <= 253 else { return }
-        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n + 1) { storage in
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: Self.maximumLabels + 1) { starts in
-                Self.powers.withUnsafeBufferPointer { powers in
-                  oneEdit.withView { oneEdit in
-                  twoEdit.withView { twoEdit in
-                    let hasher = RangeHasher(bytes, storage: storage, powers: powers)
-                    var labelCount = 1
-                    starts[0] = 0
-                    for index in 0..<n where bytes[index] == UInt8(ascii: ".") && labelCount < Self.maximumLabels {
-                        starts[labelCount] = index + 1
-                        labelCount += 1
-                    }
-                    starts[labelCount] = n + 1
-                    var seen = SeenMatches()
-                    func report(_ key: UInt32, _ start: Int, _ end: Int, tail: Bool) {
-                        guard seen.insert(key, start, end) else { return }
-                        verify(Int(key), bytes: bytes, start: start, end: end, tail: tail, body)
-                    }
-                    func probe(_ hash: UInt64, _ length: Int, _ start: Int, _ end: Int, tail: Bool) {
-                        oneEdit.forEachValue(RangeHasher.finished(hash, length: length, space: Self.oneEditSpace)) {
-                            report($0, start, end, tail: tail)
-                        }
-                    }
-                    // Windows that end the domain: within one edit.
-                    for first in 0..<labelCount where tailWindowSizes & (1 << UInt64(labelCount - first)) != 0 {
-                        let start = starts[first]
-                        guard tailLengths.contains(labels: labelCount - first, length: n - start) else { continue }
-                        probe(hasher.range(start, n), n - start, start, n, tail: true)
-                        for deleted in start..<n {
-                            probe(hasher.range(start, n, deleting: deleted), n - start - 1, start, n, tail: true)
-                        }
-                    }
-                    // Windows followed by more labels, and their hyphen-separated parts.
-                    for last in 0..<(labelCount - 1) {
-                        let end = starts[last + 1] - 1
-                        for first in 0...last where innerWindowSizes & (1 << UInt64(last - first + 1)) != 0 {
-                            probeParts(from: starts[first], to: end, bytes: bytes, hasher: hasher) { hash, length, start, end in
-                                probe(hash, length, start, end, tail: false)
-                            }
-                        }
-                    }
-                    // Long names under the same suffix: within two edits of the name label.
-                    guard twoEditMaximumLength > 0 else { return }
-                    for suffixLabels in 1..<labelCount where twoEditSuffixSizes & (1 << UInt64(suffixLabels)) != 0 {
-                        let nameLabel = labelCount - 1 - suffixLabels
-                        let start = starts[nameLabel], nameEnd = starts[nameLabel + 1] - 1
-                        let length = nameEnd - start
-                        guard length >= twoEditMinimumLength - 2, length <= twoEditMaximumLength + 2,
-                              twoEditLengths.contains(labels: suffixLabels, length: n - start) else { continue }
-                        var suffixKnown = false
-                        twoEditSuffixes.withView { suffixes in
-                            suffixes.forEachValue(RangeHasher.finished(hasher.range(nameEnd + 1, n), length: length, space: Self.suffixSpace)) { _ in
-                                suffixKnown = true
-                            }
-                        }
-                        guard suffixKnown else { continue }
-                        // A pair one deletion apart on each side also met in the one-edit table,
-                        // where it failed as a one-edit match: it gets its own record here.
-                        var seenTwo = SeenMatches()
-                        func probeTwo(_ hash: UInt64, _ length: Int) {
-                            twoEdit.forEachValue(RangeHasher.finished(hash, length: length, space: Self.twoEditSpace)) { key in
-                                guard seenTwo.insert(key, start, n) else { return }
-                                verifyTwoEdits(Int(key), bytes: bytes, start: start, body)
-                            }
-                        }
-                        probeTwo(hasher.range(start, n), n - start)
-                        for first in start..<nameEnd {
-                            probeTwo(hasher.range(start, n, deleting: first), n - start - 1)
-                            for second in (first + 1)..<nameEnd {
-                                probeTwo(hasher.range(start, n, deleting: first, second), n - start - 2)
-                            }
-                        }
-                    }
-                  }
-                  }
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: Self.maximumLabels + 1) { starts in
+          withUnsafeTemporaryAllocation(of: PendingProbe.self, capacity: ProbeBatch.capacity) { pending in
+          withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n) { terms in
+            oneEdit.withView(space: Self.oneEditSpace) { oneEdit in
+              twoEdit.withView(space: Self.twoEditSpace) { twoEdit in
+                var labelCount = 1
+                starts[0] = 0
+                for index in 0..<n where bytes[index] == UInt8(ascii: ".") && labelCount < Self.maximumLabels {
+                    starts[labelCount] = index + 1
+                    labelCount += 1
                 }
+                starts[labelCount] = n + 1
+                var batch = ProbeBatch(index: self, bytes: bytes, pending: pending, oneEdit: oneEdit, twoEdit: twoEdit)
+                // Windows that end the domain are the ones probed with deletions: their hashes
+                // are a window's base plus one term per deleted byte.
+                for deleted in 0..<n { terms[deleted] = hasher.deletionTerm(deleted, end: n) }
+                // Windows that end the domain: within one edit.
+                for first in 0..<labelCount where tailWindowSizes & (1 << UInt64(labelCount - first)) != 0 {
+                    let start = starts[first]
+                    guard tailLengths.contains(labels: labelCount - first, length: n - start) else { continue }
+                    batch.offer(hasher.range(start, n), length: n - start, start: start, end: n, kind: .tail, body)
+                    let base = hasher.deletionBase(start, n, deleting: 1)
+                    for deleted in start..<n {
+                        batch.offer(base &+ terms[deleted], length: n - start - 1, start: start, end: n, kind: .tail, body)
+                    }
+                }
+                // Windows followed by more labels, and their hyphen-separated parts.
+                for last in 0..<(labelCount - 1) {
+                    let end = starts[last + 1] - 1
+                    for first in 0...last where innerWindowSizes & (1 << UInt64(last - first + 1)) != 0 {
+                        probeParts(from: starts[first], to: end, bytes: bytes, hasher: hasher, into: &batch, body)
+                    }
+                }
+                batch.flush(body)
+                // Long names under the same suffix: within two edits of the name label.
+                guard twoEditMaximumLength > 0 else { return }
+                for suffixLabels in 1..<labelCount where twoEditSuffixSizes & (1 << UInt64(suffixLabels)) != 0 {
+                    let nameLabel = labelCount - 1 - suffixLabels
+                    let start = starts[nameLabel], nameEnd = starts[nameLabel + 1] - 1
+                    let length = nameEnd - start
+                    guard length >= twoEditMinimumLength - 2, length <= twoEditMaximumLength + 2,
+                          twoEditLengths.contains(labels: suffixLabels, length: n - start) else { continue }
+                    let suffixKnown = twoEditSuffixes.withView(space: Self.suffixSpace) { suffixes in
+                        suffixes.containsAny(hasher.range(nameEnd + 1, n), length: length)
+                    }
+                    guard suffixKnown else { continue }
+                    // A pair one deletion apart on each side also met in the one-edit table,
+                    // where it failed as a one-edit match: it gets its own record here.
+                    batch.startTwoEdits()
+                    batch.offer(hasher.range(start, n), length: n - start, start: start, end: n, kind: .twoEdit, body)
+                    let oneBase = hasher.deletionBase(start, n, deleting: 1), twoBase = hasher.deletionBase(start, n, deleting: 2)
+                    for first in start..<nameEnd {
+                        batch.offer(oneBase &+ terms[first], length: n - start - 1, start: start, end: n, kind: .twoEdit, body)
+                        let firstBase = twoBase &+ hasher.deletionTerm(first, end: n - 1)
+                        for second in (first + 1)..<nameEnd {
+                            batch.offer(firstBase &+ terms[second], length: n - start - 2, start: start, end: n, kind: .twoEdit, body)
+                        }
+                    }
+                    batch.flush(body)
+                }
+              }
             }
+          }
+          }
         }
     }
 
-    private static let powers = RangeHasher.powers
-
     /// The trusted or protected entry the domain is, or is under (trusted first), found with one
     /// probe per label: such a recipient is clean whatever else it resembles.
-    func cleanEntry(for bytes: UnsafeBufferPointer<UInt8>) -> Entry? {
+    func cleanEntry(for bytes: UnsafeBufferPointer<UInt8>, hasher: RangeHasher) -> Entry? {
         let n = bytes.count
         guard n > 0, n <= 253 else { return nil }
         var found: Entry?
-        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n + 1) { storage in
-            Self.powers.withUnsafeBufferPointer { powers in
-                let hasher = RangeHasher(bytes, storage: storage, powers: powers)
-                oneEdit.withView { table in
-                    var start = 0
-                    while start < n {
-                        table.forEachValue(RangeHasher.finished(hasher.range(start, n), length: n - start, space: Self.oneEditSpace)) { value in
-                            let key = keys[Int(value)]
-                            guard key.form == .domain || key.form == .trusted, Int(key.length) == n - start,
-                                  found?.isTrusted != true else { return }
-                            let matches = withKeyBytes(key) { keyBytes in
-                                keyBytes.elementsEqual(UnsafeBufferPointer(rebasing: bytes[start..<n]))
-                            }
-                            if matches { found = entries[Int(key.entry)] }
+        oneEdit.withView(space: Self.oneEditSpace) { table in
+            var start = 0
+            while start < n {
+                let hash = hasher.range(start, n)
+                if table.mayContain(hash, length: n - start) {
+                    let (slot, wanted) = table.start(hash, length: n - start)
+                    table.forEachValue(from: slot, wanted: wanted) { value in
+                        let key = keys[Int(value)]
+                        guard key.form == .domain || key.form == .trusted, Int(key.length) == n - start,
+                              found?.isTrusted != true else { return }
+                        let matches = withKeyBytes(key) { keyBytes in
+                            Self.equal(keyBytes, UnsafeBufferPointer(rebasing: bytes[start..<n]))
                         }
-                        while start < n, bytes[start] != UInt8(ascii: ".") { start += 1 }
-                        start += 1
+                        if matches { found = entries[Int(key.entry)] }
                     }
                 }
+                while start < n, bytes[start] != UInt8(ascii: ".") { start += 1 }
+                start += 1
             }
         }
         return found
@@ -128,9 +112,11 @@ extension ProtectedIndex {
     /// hyphen deleted (`army-mil` → `armymil`, which the key `army.mil` holds without its dot).
     private func probeParts(
         from start: Int, to end: Int, bytes: UnsafeBufferPointer<UInt8>, hasher: RangeHasher,
-        _ probe: (UInt64, Int, Int, Int) -> Void
+        into batch: inout ProbeBatch, _ body: (Match) -> Void
     ) {
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: 4) { hyphens in
+        var hyphens: (Int, Int, Int, Int) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &hyphens) { raw in
+            let hyphens = raw.bindMemory(to: Int.self)
             var hyphenCount = 0
             for index in start..<end where bytes[index] == UInt8(ascii: "-") && hyphenCount < hyphens.count {
                 hyphens[hyphenCount] = index
@@ -142,17 +128,108 @@ extension ProtectedIndex {
                 for right in (left + 1)...hyphenCount {
                     let partEnd = right == hyphenCount ? end : hyphens[right]
                     guard partEnd > partStart else { continue }
-                    probe(hasher.range(partStart, partEnd), partEnd - partStart, partStart, partEnd)
+                    batch.offer(hasher.range(partStart, partEnd), length: partEnd - partStart, start: partStart, end: partEnd, kind: .inner, body)
                     for inner in (left + 1)..<right {
-                        probe(hasher.range(partStart, partEnd, deleting: hyphens[inner]), partEnd - partStart - 1, partStart, partEnd)
+                        batch.offer(
+                            hasher.range(partStart, partEnd, deleting: hyphens[inner]), length: partEnd - partStart - 1,
+                            start: partStart, end: partEnd, kind: .inner, body)
                     }
                 }
             }
         }
     }
 
+    /// One probe waiting in a ``ProbeBatch``.
+    fileprivate struct PendingProbe {
+        enum Kind: UInt8 {
+            /// A window that ends the domain, within one edit of a key.
+            case tail
+            /// A window followed by more labels (or a part of one), equal to a key's form.
+            case inner
+            /// A name label and its suffix, within two edits of a long name.
+            case twoEdit
+        }
+
+        var hash: UInt64
+        var slot: Int32 = 0
+        var length: Int16
+        var start: Int16
+        var end: Int16
+        var wanted: UInt16 = 0
+        var kind: Kind
+    }
+
+    /// Probes gathered, then looked up together: first where each one's search starts (loads
+    /// that do not wait for each other, so the processor overlaps their cache misses), then the
+    /// searches themselves, in the order the probes were added, so matches are reported in that
+    /// order.
+    fileprivate struct ProbeBatch {
+        static let capacity = 64
+
+        let index: ProtectedIndex
+        let bytes: UnsafeBufferPointer<UInt8>
+        let pending: UnsafeMutableBufferPointer<PendingProbe>
+        let oneEdit: NeighbourhoodTable.View
+        let twoEdit: NeighbourhoodTable.View
+        var count = 0
+        var seen = SeenMatches()
+        var seenTwo = SeenMatches()
+
+        init(index: ProtectedIndex, bytes: UnsafeBufferPointer<UInt8>, pending: UnsafeMutableBufferPointer<PendingProbe>,
+             oneEdit: NeighbourhoodTable.View, twoEdit: NeighbourhoodTable.View) {
+            self.index = index
+            self.bytes = bytes
+            self.pending = pending
+            self.oneEdit = oneEdit
+            self.twoEdit = twoEdit
+        }
+
+        /// Adds a probe for the polynomial hash of a string of `length` bytes that stands for
+        /// `bytes[start..<end]`, unless the table's filter rules it out; looks the batch up when
+        /// it is full.
+        @inline(__always)
+        mutating func offer(_ hash: UInt64, length: Int, start: Int, end: Int, kind: PendingProbe.Kind, _ body: (Match) -> Void) {
+            guard (kind == .twoEdit ? twoEdit : oneEdit).mayContain(hash, length: length) else { return }
+            pending[count] = PendingProbe(hash: hash, length: Int16(length), start: Int16(start), end: Int16(end), kind: kind)
+            count += 1
+            if count == Self.capacity { flush(body) }
+        }
+
+        /// Starts the two-edit probes of one name label: the pairs reported so far are forgotten.
+        mutating func startTwoEdits() {
+            seenTwo = SeenMatches()
+        }
+
+        /// Looks up the probes added since the last call and reports what they find.
+        mutating func flush(_ body: (Match) -> Void) {
+            for position in 0..<count {
+                let probe = pending[position]
+                let (slot, wanted) = (probe.kind == .twoEdit ? twoEdit : oneEdit).start(probe.hash, length: Int(probe.length))
+                pending[position].slot = Int32(slot)
+                pending[position].wanted = wanted
+            }
+            for position in 0..<count {
+                let probe = pending[position]
+                let start = Int(probe.start), end = Int(probe.end)
+                switch probe.kind {
+                case .tail, .inner:
+                    oneEdit.forEachValue(from: Int(probe.slot), wanted: probe.wanted) { key in
+                        guard seen.insert(key, start, end) else { return }
+                        index.verify(Int(key), bytes: bytes, start: start, end: end, tail: probe.kind == .tail, body)
+                    }
+                case .twoEdit:
+                    twoEdit.forEachValue(from: Int(probe.slot), wanted: probe.wanted) { key in
+                        guard seenTwo.insert(key, start, end) else { return }
+                        index.verifyTwoEdits(Int(key), bytes: bytes, start: start, body)
+                    }
+                }
+            }
+            count = 0
+        }
+    }
+
     /// Checks a one-edit candidate against the key's bytes and reports it if it holds.
-    private func verify(_ keyIndex: Int, bytes: UnsafeBufferPointer<UInt8>, start: Int, end: Int, tail: Bool, _ body: (Match) -> Void) {
+    fileprivate func verify(_ keyIndex: Int, bytes: UnsafeBufferPointer<UInt8>, start: Int, end: Int, tail: Bool, _ body: (Match) -> Void) {
         let key = keys[keyIndex]
         let observed = UnsafeBufferPointer(rebasing: bytes[start..<end])
         guard let edit = withKeyBytes(key, { EditDistance.singleEdit(from: $0, to: observed) }) else { return }
@@ -174,12 +251,20 @@ extension ProtectedIndex {
     }
 
     /// Checks a two-edit candidate: the same suffix, two edits in the name label.
-    private func verifyTwoEdits(_ keyIndex: Int, bytes: UnsafeBufferPointer<UInt8>, start: Int, _ body: (Match) -> Void) {
+    fileprivate func verifyTwoEdits(_ keyIndex: Int, bytes: UnsafeBufferPointer<UInt8>, start: Int, _ body: (Match) -> Void) {
         let key = keys[keyIndex]
         let observed = UnsafeBufferPointer(rebasing: bytes[start...])
         let distance = withKeyBytes(key) { EditDistance.distance($0, observed, limit: 2) }
         guard distance == 2 else { return }
         body(Match(key: keyIndex, start: start, end: bytes.count, edit: nil))
+    }
+
+    /// True when the two byte strings are the same.
+    @inline(__always)
+    static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        for index in 0..<a.count where a[index] != b[index] { return false }
+        return true
     }
 
     /// True for edits of dots and hyphens only: one dropped or added, or one turned into the other.

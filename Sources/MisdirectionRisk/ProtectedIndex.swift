@@ -127,126 +127,22 @@ final class ProtectedIndex: Sendable {
         self.entries = entries
         self.suffixes = suffixes
         self.confusables = confusables
-        let skeleton = confusables.skeleton
         self.twoEditMinimumLength = twoEditMinimumLength
-        var keys: [Key] = []
-        var keyBytes: [UInt8] = []
-        var oneHashes: [UInt64] = [], oneValues: [UInt32] = []
-        var twoHashes: [UInt64] = [], twoValues: [UInt32] = []
-        var tailSizes: UInt64 = 0, innerSizes: UInt64 = 0, twoSuffixSizes: UInt64 = 0
-        var longest = 0
-        var tailLengths = LengthFilter(), twoEditLengths = LengthFilter()
-        // A set: thousands of long names share a few (suffix, length) pairs, and stored once
-        // each they would make runs of thousands of equal slots that every probe walks.
-        var suffixHashes = Set<UInt64>()
-        let powers = RangeHasher.powers
-        var storage = [UInt64](repeating: 0, count: 260)
-
-        func add(_ bytes: [UInt8], entry: Int, form: Key.Form, twoEditName: Int? = nil) {
-            let labelCount = bytes.reduce(1) { $0 + ($1 == UInt8(ascii: ".") ? 1 : 0) }
-            let keyIndex = UInt32(keys.count)
-            keys.append(Key(entry: Int32(entry), start: Int32(keyBytes.count), length: Int16(bytes.count), labelCount: Int8(clamping: labelCount), form: form))
-            keyBytes += bytes
-            storage.withUnsafeMutableBufferPointer { storage in
-                powers.withUnsafeBufferPointer { powers in
-                    bytes.withUnsafeBufferPointer { bytes in
-                        let hasher = RangeHasher(bytes, storage: storage, powers: powers)
-                        let n = bytes.count
-                        func store(_ hash: UInt64, _ length: Int) {
-                            oneHashes.append(RangeHasher.finished(hash, length: length, space: Self.oneEditSpace))
-                            oneValues.append(keyIndex)
-                        }
-                        store(hasher.range(0, n), n)
-                        switch form {
-                        case .domain, .skeleton:
-                            var previous: UInt8 = 0
-                            for index in 0..<n where bytes[index] != previous {
-                                // Deleting either of two equal neighbours leaves the same string.
-                                store(hasher.range(0, n, deleting: index), n - 1)
-                                previous = bytes[index]
-                            }
-                        case .reversed, .variant:
-                            for index in 0..<n where bytes[index] == UInt8(ascii: ".") {
-                                store(hasher.range(0, n, deleting: index), n - 1)
-                            }
-                        case .trusted:
-                            break
-                        }
-                        if let nameEnd = twoEditName {
-                            func storeTwo(_ hash: UInt64, _ length: Int) {
-                                twoHashes.append(RangeHasher.finished(hash, length: length, space: Self.twoEditSpace))
-                                twoValues.append(keyIndex)
-                            }
-                            twoEditLengths.insert(labels: labelCount - 1, lengths: (n - 2)...(n + 2))
-                            let suffix = hasher.range(nameEnd + 1, n)
-                            for length in (nameEnd - 2)...(nameEnd + 2) {
-                                suffixHashes.insert(RangeHasher.finished(suffix, length: length, space: Self.suffixSpace))
-                            }
-                            storeTwo(hasher.range(0, n), n)
-                            for first in 0..<nameEnd {
-                                storeTwo(hasher.range(0, n, deleting: first), n - 1)
-                                for second in (first + 1)..<nameEnd {
-                                    storeTwo(hasher.range(0, n, deleting: first, second), n - 2)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            if form != .trusted {
-                for size in max(1, labelCount - 1)...min(63, labelCount + 1) {
-                    tailSizes |= 1 << UInt64(size)
-                    tailLengths.insert(labels: size, lengths: (bytes.count - 1)...(bytes.count + 1))
-                }
-            }
-            if form != .trusted, labelCount >= 2 || form == .reversed {
-                innerSizes |= 1 << UInt64(labelCount)
-                if labelCount > 1 { innerSizes |= 1 << UInt64(labelCount - 1) }
-            }
-        }
-
-        for (index, entry) in entries.enumerated() {
-            let bytes = Array(entry.domain.utf8)
-            if entry.isTrusted {
-                add(bytes, entry: index, form: .trusted)
-                continue
-            }
-            if entry.isWholeSuffix {
-                add(bytes, entry: index, form: .domain)
-                continue
-            }
-            // The registrable domain's name label, when the key is exactly name + suffix.
-            let labels = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
-            let nameLength = entry.suffixStart - 1
-            let isRegistrable = labels.count == entry.suffixLabelCount + 1
-            let twoEdit = isRegistrable && nameLength >= twoEditMinimumLength && nameLength < 64 ? nameLength : nil
-            if let twoEdit {
-                longest = max(longest, twoEdit)
-                twoSuffixSizes |= 1 << UInt64(entry.suffixLabelCount)
-            }
-            add(bytes, entry: index, form: .domain, twoEditName: twoEdit)
-            if labels.count >= 2 {
-                add(Array(labels.reversed().joined(separator: [UInt8(ascii: ".")])), entry: index, form: .reversed)
-            }
-            if labels.count >= 3 {
-                add(Array(labels.joined()), entry: index, form: .variant)
-                add(Array(labels.joined(separator: [UInt8(ascii: "-")])), entry: index, form: .variant)
-            }
-            let folded = skeleton(entry.domain)
-            if folded != bytes { add(folded, entry: index, form: .skeleton) }
-        }
-        self.keys = keys
-        self.keyBytes = keyBytes
-        self.oneEdit = NeighbourhoodTable(hashes: oneHashes, values: oneValues)
-        self.twoEdit = NeighbourhoodTable(hashes: twoHashes, values: twoValues)
-        self.tailLengths = tailLengths
-        self.twoEditLengths = twoEditLengths
-        let distinctSuffixes = suffixHashes.sorted()
-        self.twoEditSuffixes = NeighbourhoodTable(hashes: distinctSuffixes, values: [UInt32](repeating: 0, count: distinctSuffixes.count))
-        self.tailWindowSizes = tailSizes
-        self.innerWindowSizes = innerSizes
-        self.twoEditSuffixSizes = twoSuffixSizes
-        self.twoEditMaximumLength = longest
+        // First the keys, with what each is stored under; then the tables, sized from the keys
+        // and filled in place, so that no array of hashes is ever held in full.
+        let plan = KeyPlan(entries: entries, skeleton: confusables.skeleton, twoEditMinimumLength: twoEditMinimumLength)
+        self.keys = plan.keys
+        self.keyBytes = plan.keyBytes
+        self.tailWindowSizes = plan.tailSizes
+        self.innerWindowSizes = plan.innerSizes
+        self.twoEditSuffixSizes = plan.twoSuffixSizes
+        self.twoEditMaximumLength = plan.longest
+        self.tailLengths = plan.tailLengths
+        self.twoEditLengths = plan.twoEditLengths
+        let (oneEdit, twoEdit, twoEditSuffixes) = plan.buildTables()
+        self.oneEdit = oneEdit
+        self.twoEdit = twoEdit
+        self.twoEditSuffixes = twoEditSuffixes
     }
 
     /// Calls `body` with the bytes of a key.

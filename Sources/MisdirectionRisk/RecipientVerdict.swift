@@ -3,7 +3,10 @@ public struct RecipientVerdict: Sendable, Hashable {
     /// The recipient as parsed; nil when the path was not a usable address.
     public let address: EmailAddress?
     /// The recipient as given, for reports when it could not be parsed.
-    public let input: String
+    public var input: String { givenInput ?? address?.description ?? "" }
+    /// Nil when the recipient was given as an address only: its text is then only made when asked
+    /// for (``classify(_:input:)`` runs for every recipient, and mostly nobody asks).
+    private let givenInput: String?
     public let level: RiskLevel
     /// From 0 (certainly fine) to 1 (certainly misdirected): the highest of the reasons' scores.
     public let score: Double
@@ -21,8 +24,17 @@ public struct RecipientVerdict: Sendable, Hashable {
         address: EmailAddress?, input: String, level: RiskLevel, score: Double,
         suspectedDomain: String?, reasons: [Reason], note: String? = nil, namedAddress: EmailAddress? = nil
     ) {
+        self.init(
+            address: address, givenInput: input, level: level, score: score, suspectedDomain: suspectedDomain,
+            reasons: reasons, note: note, namedAddress: namedAddress)
+    }
+
+    init(
+        address: EmailAddress?, givenInput: String?, level: RiskLevel, score: Double,
+        suspectedDomain: String?, reasons: [Reason], note: String? = nil, namedAddress: EmailAddress? = nil
+    ) {
         self.address = address
-        self.input = input
+        self.givenInput = givenInput
         self.level = level
         self.score = score
         self.suspectedDomain = suspectedDomain
@@ -35,6 +47,10 @@ public struct RecipientVerdict: Sendable, Hashable {
     /// Reasons are ordered strongest first, those that only raise another's level last, so the
     /// first one explains what looks wrong.
     public init(address: EmailAddress?, input: String, suspectedDomain: String?, reasons: [Reason], namedAddress: EmailAddress? = nil) {
+        self.init(address: address, givenInput: input, suspectedDomain: suspectedDomain, reasons: reasons, namedAddress: namedAddress)
+    }
+
+    init(address: EmailAddress?, givenInput: String?, suspectedDomain: String?, reasons: [Reason], namedAddress: EmailAddress? = nil) {
         // `odd-one-out` raises a look-alike found by another rule, or is the finding itself.
         let hasLookAlike = reasons.contains { !$0.rule.raisesLevel && $0.rule != .oddOneOut }
         func isRaise(_ reason: Reason) -> Bool { reason.rule.raisesLevel || (reason.rule == .oddOneOut && hasLookAlike) }
@@ -46,7 +62,7 @@ public struct RecipientVerdict: Sendable, Hashable {
         }.map(\.element)
         let score = sorted.map(\.score).max() ?? 0
         self.init(
-            address: address, input: input, level: RiskLevel(score: score), score: score,
+            address: address, givenInput: givenInput, level: RiskLevel(score: score), score: score,
             suspectedDomain: suspectedDomain, reasons: sorted, namedAddress: namedAddress)
     }
 
@@ -63,14 +79,44 @@ public struct RecipientVerdict: Sendable, Hashable {
 
     /// A clean verdict for an address, with an optional note.
     public static func clean(_ address: EmailAddress?, input: String, note: String? = nil) -> RecipientVerdict {
-        RecipientVerdict(address: address, input: input, level: .none, score: 0, suspectedDomain: nil, reasons: [], note: note)
+        clean(address, givenInput: input, note: note)
+    }
+
+    static func clean(_ address: EmailAddress?, givenInput: String?, note: String? = nil) -> RecipientVerdict {
+        RecipientVerdict(address: address, givenInput: givenInput, level: .none, score: 0, suspectedDomain: nil, reasons: [], note: note)
     }
 
     /// This verdict with more reasons (context found at end of message), keeping the others.
     public func adding(_ more: [Reason], suspectedDomain: String? = nil, namedAddress: EmailAddress? = nil) -> RecipientVerdict {
         guard !more.isEmpty else { return self }
         return RecipientVerdict(
-            address: address, input: input, suspectedDomain: self.suspectedDomain ?? suspectedDomain,
+            address: address, givenInput: givenInput, suspectedDomain: self.suspectedDomain ?? suspectedDomain,
             reasons: reasons + more, namedAddress: self.namedAddress ?? namedAddress)
+    }
+
+    public static func == (a: RecipientVerdict, b: RecipientVerdict) -> Bool {
+        a.address == b.address && a.input == b.input && a.level == b.level && a.score == b.score
+            && a.suspectedDomain == b.suspectedDomain && a.reasons == b.reasons && a.note == b.note && a.namedAddress == b.namedAddress
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(address)
+        hasher.combine(input)
+        hasher.combine(level)
+        hasher.combine(score)
+        hasher.combine(suspectedDomain)
+        hasher.combine(reasons)
+        hasher.combine(note)
+        hasher.combine(namedAddress)
+    }
+}
+
+extension RecipientVerdict: CustomDebugStringConvertible {
+    /// Every field on one line, for comparing verdicts before and after a change (see
+    /// `misdirect-bench --verdicts`).
+    public var debugDescription: String {
+        let reasons = reasons.map { "\($0.rule.id) \($0.score) \($0.explanation)" }.joined(separator: "; ")
+        return "\(input) | \(address?.description ?? "-") | \(level) \(score) | suspected \(suspectedDomain ?? "-") | "
+            + "named \(namedAddress?.description ?? "-") | note \(note ?? "-") | \(reasons)"
     }
 }

@@ -90,7 +90,7 @@ extension Classifier {
             let who = references.senders.contains(real) ? "the sender is" : "other recipients are"
             return ([Reason(rule: .oddOneOut, score: Self.raisedScore(verdict.score), explanation: "\(who) at \(real): one level higher")], nil)
         }
-        guard verdict.level == .none, verdict.note == nil else { return ([], nil) }
+        guard verdict.level == .none, !verdict.hasNote else { return ([], nil) }
         // Unflagged: does it look like a domain more of this message's addresses use?
         let ownCount = references.counts[own] ?? 0
         let stronger = all.filter { references.senders.contains($0) || (references.counts[$0] ?? 0) > ownCount }

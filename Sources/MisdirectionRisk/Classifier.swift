@@ -64,7 +64,7 @@ public struct Classifier: Sendable {
     /// Classifies one address (its local part is only used for the suggestion).
     public func classify(_ address: EmailAddress, input: String? = nil) -> RecipientVerdict {
         if address.isAddressLiteral {
-            return .clean(address, givenInput: input, note: "address literal: no domain to compare")
+            return .clean(address, givenInput: input, note: .text("address literal: no domain to compare"))
         }
         var domain = address.domain
         // One pass over the bytes decides which forms need looking at.
@@ -188,7 +188,7 @@ enum Explanation {
 struct Findings {
     private(set) var items: [Finding] = []
     /// Set when the recipient is a trusted or protected domain (or under one).
-    var cleanNote: String?
+    var cleanNote: RecipientVerdict.Note?
     var isTrusted = false
 
     mutating func add(_ finding: Finding) {

@@ -14,23 +14,26 @@ final class ProtectedIndex: Sendable {
     /// A protected or trusted domain as configured.
     struct Entry: Sendable {
         let domain: String
+        private let storedSuffixStart: Int32
+        private let storedSuffixLabelCount: Int16
         let isTrusted: Bool
         /// True for a whole public suffix (`mil`, `gov.uk`): every name under it is protected.
         let isWholeSuffix: Bool
+
         /// Byte offset of the public suffix in `domain` (0 for a whole suffix).
-        let suffixStart: Int
+        var suffixStart: Int { Int(storedSuffixStart) }
         /// Labels in the public suffix.
-        let suffixLabelCount: Int
-        /// The note of a clean verdict for this domain or a sub-domain ("protected domain mil").
-        let note: String
+        var suffixLabelCount: Int { Int(storedSuffixLabelCount) }
+        /// The note of a clean verdict for this domain or a sub-domain ("protected domain mil"),
+        /// put into words when read.
+        var note: RecipientVerdict.Note { .domain(domain, isTrusted: isTrusted) }
 
         init(domain: String, isTrusted: Bool, isWholeSuffix: Bool, suffixStart: Int, suffixLabelCount: Int) {
             self.domain = domain
             self.isTrusted = isTrusted
             self.isWholeSuffix = isWholeSuffix
-            self.suffixStart = suffixStart
-            self.suffixLabelCount = suffixLabelCount
-            self.note = "\(isTrusted ? "trusted" : "protected") domain \(domain)"
+            self.storedSuffixStart = Int32(suffixStart)
+            self.storedSuffixLabelCount = Int16(clamping: suffixLabelCount)
         }
     }
 
@@ -120,7 +123,7 @@ final class ProtectedIndex: Sendable {
     /// Bytes held by the index (tables, keys and their bytes), for the benchmark.
     var memoryFootprint: Int {
         oneEdit.memoryFootprint + twoEdit.memoryFootprint + twoEditSuffixes.memoryFootprint + keyBytes.count + keys.count * MemoryLayout<Key>.stride
-            + entries.count * (MemoryLayout<Entry>.stride + 32) + entries.reduce(0) { $0 + $1.domain.utf8.count + $1.note.utf8.count }
+            + entries.count * (MemoryLayout<Entry>.stride + 32) + entries.reduce(0) { $0 + $1.domain.utf8.count }
     }
 
     init(entries: [Entry], suffixes: PublicSuffixList, confusables: Confusables, twoEditMinimumLength: Int) {

@@ -15,7 +15,10 @@ public struct RecipientVerdict: Sendable, Hashable {
     /// The findings, strongest first; empty for a clean recipient.
     public let reasons: [Reason]
     /// A note on why nothing was checked or found, such as "trusted domain" or "address literal".
-    public let note: String?
+    public var note: String? { storedNote?.text }
+    private let storedNote: Note?
+    /// True when there is a ``note`` (without putting it into words).
+    var hasNote: Bool { storedNote != nil }
     /// The address the sender probably meant when it is not simply the same local part at
     /// ``suspectedDomain`` (a display name that names another address).
     public let namedAddress: EmailAddress?
@@ -26,12 +29,12 @@ public struct RecipientVerdict: Sendable, Hashable {
     ) {
         self.init(
             address: address, givenInput: input, level: level, score: score, suspectedDomain: suspectedDomain,
-            reasons: reasons, note: note, namedAddress: namedAddress)
+            reasons: reasons, note: note.map(Note.text), namedAddress: namedAddress)
     }
 
     init(
         address: EmailAddress?, givenInput: String?, level: RiskLevel, score: Double,
-        suspectedDomain: String?, reasons: [Reason], note: String? = nil, namedAddress: EmailAddress? = nil
+        suspectedDomain: String?, reasons: [Reason], note: Note? = nil, namedAddress: EmailAddress? = nil
     ) {
         self.address = address
         self.givenInput = givenInput
@@ -39,7 +42,7 @@ public struct RecipientVerdict: Sendable, Hashable {
         self.score = score
         self.suspectedDomain = suspectedDomain
         self.reasons = reasons
-        self.note = note
+        self.storedNote = note
         self.namedAddress = namedAddress
     }
 
@@ -79,10 +82,10 @@ public struct RecipientVerdict: Sendable, Hashable {
 
     /// A clean verdict for an address, with an optional note.
     public static func clean(_ address: EmailAddress?, input: String, note: String? = nil) -> RecipientVerdict {
-        clean(address, givenInput: input, note: note)
+        clean(address, givenInput: input, note: note.map(Note.text))
     }
 
-    static func clean(_ address: EmailAddress?, givenInput: String?, note: String? = nil) -> RecipientVerdict {
+    static func clean(_ address: EmailAddress?, givenInput: String?, note: Note? = nil) -> RecipientVerdict {
         RecipientVerdict(address: address, givenInput: givenInput, level: .none, score: 0, suspectedDomain: nil, reasons: [], note: note)
     }
 
@@ -92,6 +95,21 @@ public struct RecipientVerdict: Sendable, Hashable {
         return RecipientVerdict(
             address: address, givenInput: givenInput, suspectedDomain: self.suspectedDomain ?? suspectedDomain,
             reasons: reasons + more, namedAddress: self.namedAddress ?? namedAddress)
+    }
+
+    /// A verdict's note, put into words when read: most recipients are protected or trusted
+    /// domains, and their notes are rarely read.
+    enum Note: Sendable {
+        case text(String)
+        /// "protected domain army.mil", "trusted domain partner.ml".
+        case domain(String, isTrusted: Bool)
+
+        var text: String {
+            switch self {
+            case .text(let text): text
+            case .domain(let domain, let isTrusted): "\(isTrusted ? "trusted" : "protected") domain \(domain)"
+            }
+        }
     }
 
     public static func == (a: RecipientVerdict, b: RecipientVerdict) -> Bool {

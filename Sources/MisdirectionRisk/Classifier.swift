@@ -127,17 +127,33 @@ struct DomainTraits {
     var needsFolding = false
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) {
-        hasNonASCII = bytes.contains { $0 >= 0x80 }
-        needsFolding = !hasNonASCII && Confusables.needsFolding(bytes)
-        var index = 0
-        while index + 4 <= bytes.count {
-            if (index == 0 || bytes[index - 1] == UInt8(ascii: ".")), bytes[index] == UInt8(ascii: "x"), bytes[index + 1] == UInt8(ascii: "n"),
-               bytes[index + 2] == UInt8(ascii: "-"), bytes[index + 3] == UInt8(ascii: "-") {
-                hasPunycode = true
-                return
+        // One pass; most bytes are letters that start nothing, and fall through at once.
+        var foldable = false
+        for index in 0..<bytes.count {
+            let byte = bytes[index]
+            let previous = index > 0 ? bytes[index - 1] : 0
+            switch byte {
+            case 0x80...:
+                hasNonASCII = true
+            case UInt8(ascii: "0"), UInt8(ascii: "1"):
+                foldable = true
+            case UInt8(ascii: "n"):
+                if previous == UInt8(ascii: "r") || previous == UInt8(ascii: "n") { foldable = true }
+            case UInt8(ascii: "v"):
+                if previous == UInt8(ascii: "v") { foldable = true }
+            case UInt8(ascii: "l"):
+                if previous == UInt8(ascii: "c") { foldable = true }
+            case UInt8(ascii: "x"):
+                if index + 4 <= bytes.count, index == 0 || previous == UInt8(ascii: "."), bytes[index + 1] == UInt8(ascii: "n"),
+                   bytes[index + 2] == UInt8(ascii: "-"), bytes[index + 3] == UInt8(ascii: "-") {
+                    hasPunycode = true
+                }
+            default:
+                break
             }
-            index += 1
         }
+        // Whether Confusables.foldASCII(_:) would change the bytes (see Confusables.asciiFolds).
+        needsFolding = !hasNonASCII && foldable
     }
 }
 
@@ -203,7 +219,7 @@ struct Findings {
         guard !items.isEmpty else { return .clean(address, givenInput: givenInput) }
         // On a tie, the shorter suggestion first: `army.mil` rather than `mil.army.mil` for
         // `mil.army.ml`; the verdict keeps this order among equal scores.
-        let ordered = items.sorted { a, b in
+        let ordered = items.count == 1 ? items : items.sorted { a, b in
             a.score != b.score ? a.score > b.score : (a.suspected?.utf8.count ?? 999) < (b.suspected?.utf8.count ?? 999)
         }
         return RecipientVerdict(

@@ -133,22 +133,6 @@ public final class Confusables: @unchecked Sendable {
         return output
     }
 
-    /// True when folding would change these bytes (cheap test before ``foldASCII(_:)``).
-    static func needsFolding(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        var previous: UInt8 = 0
-        for byte in bytes {
-            switch (previous, byte) {
-            case (_, UInt8(ascii: "0")), (_, UInt8(ascii: "1")),
-                 (UInt8(ascii: "r"), UInt8(ascii: "n")), (UInt8(ascii: "n"), UInt8(ascii: "n")),
-                 (UInt8(ascii: "v"), UInt8(ascii: "v")), (UInt8(ascii: "c"), UInt8(ascii: "l")):
-                return true
-            default:
-                previous = byte
-            }
-        }
-        return false
-    }
-
     private static let asciiFoldBytes: [([UInt8], [UInt8])] = asciiFolds.map { (Array($0.sequence.utf8), Array($0.folded.utf8)) }
 
     /// Decodes the punycode (`xn--`) labels of a lower-case domain with libidn2 (IDNA2008).

@@ -57,13 +57,13 @@ public struct RecipientVerdict: Sendable, Hashable {
         // `odd-one-out` raises a look-alike found by another rule, or is the finding itself.
         let hasLookAlike = reasons.contains { !$0.rule.raisesLevel && $0.rule != .oddOneOut }
         func isRaise(_ reason: Reason) -> Bool { reason.rule.raisesLevel || (reason.rule == .oddOneOut && hasLookAlike) }
-        let sorted = reasons.enumerated().sorted { a, b in
+        let sorted = reasons.count < 2 ? reasons : reasons.enumerated().sorted { a, b in
             let aLast = isRaise(a.element), bLast = isRaise(b.element)
             if aLast != bLast { return !aLast }
             if a.element.score != b.element.score { return a.element.score > b.element.score }
             return a.offset < b.offset
         }.map(\.element)
-        let score = sorted.map(\.score).max() ?? 0
+        let score = sorted.lazy.map(\.score).max() ?? 0
         self.init(
             address: address, givenInput: givenInput, level: RiskLevel(score: score), score: score,
             suspectedDomain: suspectedDomain, reasons: sorted, namedAddress: namedAddress)

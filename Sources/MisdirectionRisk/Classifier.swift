@@ -126,11 +126,18 @@ struct DomainTraits {
     var hasNonASCII = false
     var needsFolding = false
 
+    /// The ASCII bytes that may start or end something the pass looks for: `0`, `1` (bit 48,
+    /// 49 of the low set) and `l`, `n`, `v`, `x` (bits of the high set, less 64).
+    private static let notableLow: UInt64 = 1 << 48 | 1 << 49
+    private static let notableHigh: UInt64 = 1 << (0x6C - 64) | 1 << (0x6E - 64) | 1 << (0x76 - 64) | 1 << (0x78 - 64)
+
     init(_ bytes: UnsafeBufferPointer<UInt8>) {
-        // One pass; most bytes are letters that start nothing, and fall through at once.
+        // One pass; most bytes are letters that start nothing, and are passed over after one
+        // test against a bit set of the ASCII bytes that may.
         var foldable = false
         for index in 0..<bytes.count {
             let byte = bytes[index]
+            if byte < 0x80, (byte < 64 ? Self.notableLow : Self.notableHigh) & (1 << UInt64(byte & 63)) == 0 { continue }
             let previous = index > 0 ? bytes[index - 1] : 0
             switch byte {
             case 0x80...:

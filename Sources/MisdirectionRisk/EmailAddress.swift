@@ -13,7 +13,7 @@ public struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// True when the domain is an address literal such as `[192.0.2.1]`.
-    public var isAddressLiteral: Bool { domain.hasPrefix("[") }
+    public var isAddressLiteral: Bool { domain.utf8.first == UInt8(ascii: "[") && domain.hasPrefix("[") }
 
     /// `local@domain`.
     public var description: String { "\(localPart)@\(domain)" }

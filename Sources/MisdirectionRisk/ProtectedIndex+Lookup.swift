@@ -164,7 +164,9 @@ extension ProtectedIndex {
     /// searches themselves, in the order the probes were added, so matches are reported in that
     /// order.
     fileprivate struct ProbeBatch {
-        static let capacity = 64
+        /// 32 probes of 24 bytes: small enough for Swift to keep the batch on the stack (a
+        /// temporary allocation over 1 KB comes from the heap).
+        static let capacity = 32
 
         let index: ProtectedIndex
         let bytes: UnsafeBufferPointer<UInt8>

@@ -70,8 +70,8 @@ extension ProtectedIndex {
 
         /// The one-edit table (each key and each string left by deleting one of its bytes, or
         /// one of its dots for the structural forms), the two-edit table (long name labels with
-        /// up to two bytes deleted, followed by their suffix) and the (suffix, name length)
-        /// pairs of the latter.
+        /// up to two bytes deleted, followed by their suffix) and the lengths of those names
+        /// under each suffix (the suffix is the key, each length a value).
         func buildTables() -> (oneEdit: NeighbourhoodTable, twoEdit: NeighbourhoodTable, twoEditSuffixes: NeighbourhoodTable) {
             var oneCount = 0, twoCount = 0
             // A set: thousands of long names share a few (suffix, length) pairs, and stored once
@@ -85,10 +85,8 @@ extension ProtectedIndex {
                     guard nameEnd >= 0 else { continue }
                     twoCount += 1 + nameEnd + nameEnd * (nameEnd - 1) / 2
                     RangeHasher.with(bytes) { hasher in
-                        let suffix = hasher.range(nameEnd + 1, bytes.count)
-                        for length in (nameEnd - 2)...(nameEnd + 2) {
-                            suffixPairs.insert(SuffixPair(hash: suffix, nameLength: length))
-                        }
+                        _ = suffixPairs.insert(SuffixPair(
+                            hash: hasher.range(nameEnd + 1, bytes.count), length: bytes.count - nameEnd - 1, nameLength: nameEnd))
                     }
                 }
             }
@@ -97,7 +95,7 @@ extension ProtectedIndex {
             var twoEditSuffixes = NeighbourhoodTable.Builder(count: suffixPairs.count)
             // In a fixed order, so that a table is the same from one load to the next.
             for pair in suffixPairs.sorted(by: { ($0.hash, $0.nameLength) < ($1.hash, $1.nameLength) }) {
-                twoEditSuffixes.insert(pair.hash, length: pair.nameLength, value: 0, space: ProtectedIndex.suffixSpace)
+                twoEditSuffixes.insert(pair.hash, length: pair.length, value: UInt32(pair.nameLength), space: ProtectedIndex.suffixSpace)
             }
             keyBytes.withUnsafeBufferPointer { all in
                 for (index, key) in keys.enumerated() {
@@ -125,9 +123,11 @@ extension ProtectedIndex {
             return (oneEdit.build(), twoEdit.build(), twoEditSuffixes.build())
         }
 
-        /// A suffix's hash and a name length stored for two-edit typos.
+        /// A suffix (its hash and length) and the length of a name under it stored for
+        /// two-edit typos.
         private struct SuffixPair: Hashable {
             let hash: UInt64
+            let length: Int
             let nameLength: Int
         }
 

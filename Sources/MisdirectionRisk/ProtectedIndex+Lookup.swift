@@ -54,17 +54,31 @@ extension ProtectedIndex {
                     let length = nameEnd - start
                     guard length >= twoEditMinimumLength - 2, length <= twoEditMaximumLength + 2,
                           twoEditLengths.contains(labels: suffixLabels, length: n - start) else { continue }
-                    let suffixKnown = twoEditSuffixes.withView(space: Self.suffixSpace) { suffixes in
-                        suffixes.containsAny(hasher.range(nameEnd + 1, n), length: length)
+                    // A probe with k bytes deleted from a name of `length` bytes can only meet
+                    // names of length - k to length - k + 2 bytes (0, 1 or 2 deleted from them).
+                    var lengths: UInt64 = 0
+                    twoEditSuffixes.withView(space: Self.suffixSpace) { suffixes in
+                        let hash = hasher.range(nameEnd + 1, n)
+                        guard suffixes.mayContain(hash, length: n - nameEnd - 1) else { return }
+                        let (slot, wanted) = suffixes.start(hash, length: n - nameEnd - 1)
+                        suffixes.forEachValue(from: slot, wanted: wanted) { lengths |= 1 << UInt64($0) }
                     }
-                    guard suffixKnown else { continue }
+                    let probesWhole = (lengths >> length) & 0b111 != 0
+                    let probesOne = (lengths >> (length - 1)) & 0b111 != 0
+                    let probesTwo = (lengths >> (length - 2)) & 0b111 != 0
+                    guard probesWhole || probesOne || probesTwo else { continue }
                     // A pair one deletion apart on each side also met in the one-edit table,
                     // where it failed as a one-edit match: it gets its own record here.
                     batch.startTwoEdits()
-                    batch.offer(hasher.range(start, n), length: n - start, start: start, end: n, kind: .twoEdit, body)
+                    if probesWhole {
+                        batch.offer(hasher.range(start, n), length: n - start, start: start, end: n, kind: .twoEdit, body)
+                    }
                     let oneBase = hasher.deletionBase(start, n, deleting: 1), twoBase = hasher.deletionBase(start, n, deleting: 2)
                     for first in start..<nameEnd {
-                        batch.offer(oneBase &+ terms[first], length: n - start - 1, start: start, end: n, kind: .twoEdit, body)
+                        if probesOne {
+                            batch.offer(oneBase &+ terms[first], length: n - start - 1, start: start, end: n, kind: .twoEdit, body)
+                        }
+                        guard probesTwo else { continue }
                         let firstBase = twoBase &+ hasher.deletionTerm(first, end: n - 1)
                         for second in (first + 1)..<nameEnd {
                             batch.offer(firstBase &+ terms[second], length: n - start - 2, start: start, end: n, kind: .twoEdit, body)

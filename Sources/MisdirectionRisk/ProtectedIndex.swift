@@ -115,8 +115,9 @@ final class ProtectedIndex: Sendable {
 
     let tailLengths: LengthFilter
     let twoEditLengths: LengthFilter
-    /// (suffix, name length ± 2) pairs of the names stored for two-edit typos: a recipient's
-    /// name is only probed for two edits under a suffix and at a length some long name has.
+    /// The lengths of the names stored for two-edit typos, under their suffix: a recipient's
+    /// name is only probed for two edits under a suffix some long name has, and only with as
+    /// many bytes deleted as the lengths of those names allow.
     let twoEditSuffixes: NeighbourhoodTable
     static let suffixSpace: UInt64 = 0x2B7E_1516_28AE_D2A6
 

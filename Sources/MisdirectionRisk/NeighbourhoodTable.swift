@@ -3,8 +3,9 @@
 /// Open addressing with linear probing at a load of at most 0.6. Slots hold a 16-bit
 /// fingerprint (0 means empty) in one array and the value in another, so a probe that misses,
 /// the common case, reads a few neighbouring bytes of the fingerprint array only. In front of
-/// it, a bit set with one bit per 8 to 16 stored hashes (``filterBit(_:length:)``) rejects most
-/// misses before the full hash is even finished, from memory small enough to stay in cache.
+/// it, a filter of 8 bits per stored hash (two bits set per hash, in one 64-bit word: a blocked
+/// Bloom filter) turns away about 19 probes in 20 that would miss, before the full hash is
+/// even finished, from memory small enough to stay in cache.
 /// Fingerprints can collide: callers verify every value they get against the real strings.
 ///
 /// Built in place (see ``Builder``): its size is known before the first insertion, so loading
@@ -13,9 +14,9 @@ struct NeighbourhoodTable: Sendable {
     private let fingerprints: [UInt16]
     private let values: [UInt32]
     private let filter: [UInt64]
-    /// `filter.count * 64`.
-    private let filterBits: UInt64
-    /// Bits of the filter per stored value: about one probe in nine that should miss gets past.
+    /// `filter.count`.
+    private let filterWords: UInt64
+    /// Bits of the filter per stored value.
     static let filterBitsPerValue = 8
 
     /// Fills a table of a known number of insertions.
@@ -23,7 +24,7 @@ struct NeighbourhoodTable: Sendable {
         private var fingerprints: [UInt16]
         private var values: [UInt32]
         private var filter: [UInt64]
-        private let filterBits: UInt64
+        private let filterWords: UInt64
         private let expected: Int
         private var inserted = 0
 
@@ -36,7 +37,7 @@ struct NeighbourhoodTable: Sendable {
             values = [UInt32](repeating: 0, count: capacity)
             let words = max(1, (count * NeighbourhoodTable.filterBitsPerValue + 63) / 64)
             filter = [UInt64](repeating: 0, count: words)
-            filterBits = UInt64(words * 64)
+            filterWords = UInt64(words)
         }
 
         /// Stores `value` under the polynomial hash `hash` (see ``RangeHasher``) of a string of
@@ -44,8 +45,8 @@ struct NeighbourhoodTable: Sendable {
         mutating func insert(_ hash: UInt64, length: Int, value: UInt32, space: UInt64) {
             precondition(inserted < expected, "more insertions than counted")
             inserted += 1
-            let bit = NeighbourhoodTable.filterBit(hash, length: length, bits: filterBits)
-            filter[Int(bit >> 6)] |= 1 << (bit & 63)
+            let (word, bits) = NeighbourhoodTable.filterBits(NeighbourhoodTable.mixed(hash, length: length), words: filterWords)
+            filter[word] |= bits
             let finished = RangeHasher.finished(hash, length: length, space: space)
             let capacity = fingerprints.count
             var slot = NeighbourhoodTable.slot(finished, capacity: capacity)
@@ -59,15 +60,15 @@ struct NeighbourhoodTable: Sendable {
 
         /// The finished table.
         consuming func build() -> NeighbourhoodTable {
-            NeighbourhoodTable(fingerprints: fingerprints, values: values, filter: filter, filterBits: filterBits)
+            NeighbourhoodTable(fingerprints: fingerprints, values: values, filter: filter, filterWords: filterWords)
         }
     }
 
-    private init(fingerprints: [UInt16], values: [UInt32], filter: [UInt64], filterBits: UInt64) {
+    private init(fingerprints: [UInt16], values: [UInt32], filter: [UInt64], filterWords: UInt64) {
         self.fingerprints = fingerprints
         self.values = values
         self.filter = filter
-        self.filterBits = filterBits
+        self.filterWords = filterWords
     }
 
     /// The table's arrays seen through pointers, valid inside ``withView(_:)``: probing through
@@ -76,15 +77,21 @@ struct NeighbourhoodTable: Sendable {
         let fingerprints: UnsafeBufferPointer<UInt16>
         let values: UnsafeBufferPointer<UInt32>
         let filter: UnsafeBufferPointer<UInt64>
-        let filterBits: UInt64
+        let filterWords: UInt64
         let space: UInt64
 
         /// False when nothing is stored under the polynomial hash `hash` of `length` bytes; true
-        /// when something may be (then look with ``firstSlot(_:length:)``).
+        /// when something may be (then look with ``start(_:length:)``).
         @inline(__always)
         func mayContain(_ hash: UInt64, length: Int) -> Bool {
-            let bit = NeighbourhoodTable.filterBit(hash, length: length, bits: filterBits)
-            return filter[Int(bit >> 6)] & (1 << (bit & 63)) != 0
+            mayContain(mixed: NeighbourhoodTable.mixed(hash, length: length))
+        }
+
+        /// ``mayContain(_:length:)`` for a hash already mixed (see ``NeighbourhoodTable/mixed(_:length:)``).
+        @inline(__always)
+        func mayContain(mixed: UInt64) -> Bool {
+            let (word, bits) = NeighbourhoodTable.filterBits(mixed, words: filterWords)
+            return filter[word] & bits == bits
         }
 
         /// Where the search for a finished hash starts, and the fingerprint it looks for.
@@ -127,7 +134,7 @@ struct NeighbourhoodTable: Sendable {
         fingerprints.withUnsafeBufferPointer { fingerprints in
             values.withUnsafeBufferPointer { values in
                 filter.withUnsafeBufferPointer { filter in
-                    body(View(fingerprints: fingerprints, values: values, filter: filter, filterBits: filterBits, space: space))
+                    body(View(fingerprints: fingerprints, values: values, filter: filter, filterWords: filterWords, space: space))
                 }
             }
         }
@@ -147,12 +154,25 @@ struct NeighbourhoodTable: Sendable {
         return bits == 0 ? 1 : bits
     }
 
-    /// The filter's bit for a polynomial hash, of `bits`: one multiplication carries every bit
-    /// of the hash into the top ones, and the product's top bits are scaled to the filter's size.
+    /// The multiplier of ``mixed(_:length:)``.
+    static let mixer: UInt64 = 0xD6E8_FEB8_6659_FD93
+    /// What the length adds to a hash before it is mixed.
+    static let lengthMixer: UInt64 = 0x9E37_79B9_7F4A_7C15
+
+    /// A polynomial hash and its string's length, mixed by one multiplication that carries every
+    /// bit of the hash into the top ones. Linear: the mixed hash of `a &+ b` is `a &* mixer`
+    /// plus the mixed hash of `b`, so a deletion neighbourhood can be mixed term by term.
     @inline(__always)
-    fileprivate static func filterBit(_ hash: UInt64, length: Int, bits: UInt64) -> UInt64 {
-        let mixed = (hash &+ UInt64(truncatingIfNeeded: length) &* 0x9E37_79B9_7F4A_7C15) &* 0xD6E8_FEB8_6659_FD93
-        return mixed.multipliedFullWidth(by: bits).high
+    static func mixed(_ hash: UInt64, length: Int) -> UInt64 {
+        (hash &+ UInt64(truncatingIfNeeded: length) &* lengthMixer) &* mixer
+    }
+
+    /// The filter's word for a mixed hash (its top bits scaled to the filter's size) and the two
+    /// bits in it (from its middle bits).
+    @inline(__always)
+    fileprivate static func filterBits(_ mixed: UInt64, words: UInt64) -> (word: Int, bits: UInt64) {
+        let word = Int(truncatingIfNeeded: mixed.multipliedFullWidth(by: words).high)
+        return (word, 1 << ((mixed >> 20) & 63) | 1 << ((mixed >> 26) & 63))
     }
 }
 

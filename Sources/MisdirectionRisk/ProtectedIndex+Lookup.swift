@@ -14,7 +14,7 @@ extension ProtectedIndex {
         guard n > 0, n <= 253 else { return }
         withUnsafeTemporaryAllocation(of: Int.self, capacity: Self.maximumLabels + 1) { starts in
           withUnsafeTemporaryAllocation(of: PendingProbe.self, capacity: ProbeBatch.capacity) { pending in
-          withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n) { terms in
+          withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2 * n) { termStorage in
             oneEdit.withView(space: Self.oneEditSpace) { oneEdit in
               twoEdit.withView(space: Self.twoEditSpace) { twoEdit in
                 var labelCount = 1
@@ -26,16 +26,23 @@ extension ProtectedIndex {
                 starts[labelCount] = n + 1
                 var batch = ProbeBatch(index: self, bytes: bytes, pending: pending, oneEdit: oneEdit, twoEdit: twoEdit)
                 // Windows that end the domain are the ones probed with deletions: their hashes
-                // are a window's base plus one term per deleted byte.
-                for deleted in 0..<n { terms[deleted] = hasher.deletionTerm(deleted, end: n) }
+                // are a window's base plus one term per deleted byte, and so are the hashes the
+                // filters see, mixed (NeighbourhoodTable.mixed is linear).
+                let terms = UnsafeMutableBufferPointer(rebasing: termStorage[0..<n])
+                let mixedTerms = UnsafeMutableBufferPointer(rebasing: termStorage[n...])
+                for deleted in 0..<n {
+                    terms[deleted] = hasher.deletionTerm(deleted, end: n)
+                    mixedTerms[deleted] = terms[deleted] &* NeighbourhoodTable.mixer
+                }
                 // Windows that end the domain: within one edit.
                 for first in 0..<labelCount where tailWindowSizes & (1 << UInt64(labelCount - first)) != 0 {
                     let start = starts[first]
                     guard tailLengths.contains(labels: labelCount - first, length: n - start) else { continue }
                     batch.offer(hasher.range(start, n), length: n - start, start: start, end: n, kind: .tail, body)
                     let base = hasher.deletionBase(start, n, deleting: 1)
-                    for deleted in start..<n {
-                        batch.offer(base &+ terms[deleted], length: n - start - 1, start: start, end: n, kind: .tail, body)
+                    let mixedBase = NeighbourhoodTable.mixed(base, length: n - start - 1)
+                    for deleted in start..<n where oneEdit.mayContain(mixed: mixedBase &+ mixedTerms[deleted]) {
+                        batch.add(base &+ terms[deleted], length: n - start - 1, start: start, end: n, kind: .tail, body)
                     }
                 }
                 // Windows followed by more labels, and their hyphen-separated parts.
@@ -80,8 +87,9 @@ extension ProtectedIndex {
                         }
                         guard probesTwo else { continue }
                         let firstBase = twoBase &+ hasher.deletionTerm(first, end: n - 1)
-                        for second in (first + 1)..<nameEnd {
-                            batch.offer(firstBase &+ terms[second], length: n - start - 2, start: start, end: n, kind: .twoEdit, body)
+                        let mixedBase = NeighbourhoodTable.mixed(firstBase, length: n - start - 2)
+                        for second in (first + 1)..<nameEnd where twoEdit.mayContain(mixed: mixedBase &+ mixedTerms[second]) {
+                            batch.add(firstBase &+ terms[second], length: n - start - 2, start: start, end: n, kind: .twoEdit, body)
                         }
                     }
                     batch.flush(body)
@@ -206,6 +214,12 @@ extension ProtectedIndex {
         @inline(__always)
         mutating func offer(_ hash: UInt64, length: Int, start: Int, end: Int, kind: PendingProbe.Kind, _ body: (Match) -> Void) {
             guard (kind == .twoEdit ? twoEdit : oneEdit).mayContain(hash, length: length) else { return }
+            add(hash, length: length, start: start, end: end, kind: kind, body)
+        }
+
+        /// ``offer(_:length:start:end:kind:_:)`` for a probe the filter has let through.
+        @inline(__always)
+        mutating func add(_ hash: UInt64, length: Int, start: Int, end: Int, kind: PendingProbe.Kind, _ body: (Match) -> Void) {
             pending[count] = PendingProbe(hash: hash, length: Int16(length), start: Int16(start), end: Int16(end), kind: kind)
             count += 1
             if count == Self.capacity { flush(body) }

@@ -10,12 +10,13 @@ extension Classifier {
     /// Looks `bytes` (a form of `domain`) up in the index and turns each match into a finding,
     /// or into the note that the domain is protected or trusted.
     func scan(_ bytes: UnsafeBufferPointer<UInt8>, domain: String, shown: String, path: ScanPath, into findings: inout Findings) {
-        RangeHasher.with(bytes) { hasher in scan(bytes, hasher: hasher, domain: domain, shown: shown, path: path, into: &findings) }
+        DomainBytes.with(bytes) { scan($0, domain: domain, shown: shown, path: path, into: &findings) }
     }
 
-    /// ``scan(_:domain:shown:path:into:)`` with the prefix hashes of `bytes` already made.
-    func scan(_ bytes: UnsafeBufferPointer<UInt8>, hasher: RangeHasher, domain: String, shown: String, path: ScanPath, into findings: inout Findings) {
-        index.forEachMatch(in: bytes, hasher: hasher) { match in
+    /// ``scan(_:domain:shown:path:into:)`` with the bytes already made ready for lookups.
+    func scan(_ prepared: DomainBytes, domain: String, shown: String, path: ScanPath, into findings: inout Findings) {
+        let bytes = prepared.bytes
+        index.forEachMatch(in: prepared) { match in
             let key = index.keys[match.key]
             let entry = index.entries[Int(key.entry)]
             let isWholeLabel = match.start == 0 || bytes[match.start - 1] == UInt8(ascii: ".")

@@ -77,17 +77,16 @@ public struct Classifier: Sendable {
             traits = domain.withUTF8 { DomainTraits($0) }
         }
         var utf8 = domain
-        // The raw form's prefix hashes serve both the clean check and the scan.
+        // The raw form's prefix hashes and labels serve both the clean check and the scan.
         var findings: Findings = utf8.withUTF8 { bytes in
             guard bytes.count <= 253 else { return Findings() }
-            return RangeHasher.with(bytes) { hasher in
-                if let entry = index.cleanEntry(for: bytes, hasher: hasher) {
-                    var findings = Findings()
-                    findings.cleanNote = entry.note
-                    return findings
-                }
+            return DomainBytes.with(bytes) { prepared in
                 var findings = Findings()
-                scan(bytes, hasher: hasher, domain: domain, shown: domain, path: .raw, into: &findings)
+                if let entry = index.cleanEntry(for: prepared) {
+                    findings.cleanNote = entry.note
+                } else {
+                    scan(prepared, domain: domain, shown: domain, path: .raw, into: &findings)
+                }
                 return findings
             }
         }

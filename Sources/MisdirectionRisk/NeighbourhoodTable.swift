@@ -9,43 +9,46 @@
 /// Fingerprints can collide: callers verify every value they get against the real strings.
 ///
 /// Built in place (see ``Builder``): its size is known before the first insertion, so loading
-/// 100,000 domains leaves no temporary arrays behind in the process's heap.
-struct NeighbourhoodTable: Sendable {
-    private let fingerprints: [UInt16]
-    private let values: [UInt32]
-    private let filter: [UInt64]
-    /// `filter.count`.
-    private let filterWords: UInt64
+/// 100,000 domains leaves no temporary arrays behind in the process's heap. A class owning its
+/// memory, so that a lookup reads it through ``view`` without closures or reference counting.
+final class NeighbourhoodTable: @unchecked Sendable {
+    /// The table's memory, read-only once built (hence Sendable).
+    let view: View
     /// Bits of the filter per stored value.
     static let filterBitsPerValue = 8
 
     /// Fills a table of a known number of insertions.
-    struct Builder {
-        private var fingerprints: [UInt16]
-        private var values: [UInt32]
-        private var filter: [UInt64]
-        private let filterWords: UInt64
+    struct Builder: ~Copyable {
+        private let fingerprints: UnsafeMutableBufferPointer<UInt16>
+        private let values: UnsafeMutableBufferPointer<UInt32>
+        private let filter: UnsafeMutableBufferPointer<UInt64>
+        private let space: UInt64
         private let expected: Int
         private var inserted = 0
 
-        /// - Parameter count: the number of ``insert(_:length:value:)`` calls to come (duplicates
-        ///   included).
-        init(count: Int) {
+        /// - Parameters:
+        ///   - count: the number of ``insert(_:length:value:)`` calls to come (duplicates
+        ///     included).
+        ///   - space: mixed into every hash, so that equal strings of different tables do not
+        ///     share slots.
+        init(count: Int, space: UInt64) {
             expected = count
+            self.space = space
             let capacity = max(16, count * 5 / 3 + 1)
-            fingerprints = [UInt16](repeating: 0, count: capacity)
-            values = [UInt32](repeating: 0, count: capacity)
-            let words = max(1, (count * NeighbourhoodTable.filterBitsPerValue + 63) / 64)
-            filter = [UInt64](repeating: 0, count: words)
-            filterWords = UInt64(words)
+            fingerprints = .allocate(capacity: capacity)
+            fingerprints.initialize(repeating: 0)
+            values = .allocate(capacity: capacity)
+            values.initialize(repeating: 0)
+            filter = .allocate(capacity: max(1, (count * NeighbourhoodTable.filterBitsPerValue + 63) / 64))
+            filter.initialize(repeating: 0)
         }
 
         /// Stores `value` under the polynomial hash `hash` (see ``RangeHasher``) of a string of
         /// `length` bytes.
-        mutating func insert(_ hash: UInt64, length: Int, value: UInt32, space: UInt64) {
+        mutating func insert(_ hash: UInt64, length: Int, value: UInt32) {
             precondition(inserted < expected, "more insertions than counted")
             inserted += 1
-            let (word, bits) = NeighbourhoodTable.filterBits(NeighbourhoodTable.mixed(hash, length: length), words: filterWords)
+            let (word, bits) = NeighbourhoodTable.filterBits(NeighbourhoodTable.mixed(hash, length: length), words: UInt64(filter.count))
             filter[word] |= bits
             let finished = RangeHasher.finished(hash, length: length, space: space)
             let capacity = fingerprints.count
@@ -58,20 +61,25 @@ struct NeighbourhoodTable: Sendable {
             values[slot] = value
         }
 
-        /// The finished table.
+        /// The finished table, which takes over the memory.
         consuming func build() -> NeighbourhoodTable {
-            NeighbourhoodTable(fingerprints: fingerprints, values: values, filter: filter, filterWords: filterWords)
+            NeighbourhoodTable(view: View(
+                fingerprints: UnsafeBufferPointer(fingerprints), values: UnsafeBufferPointer(values),
+                filter: UnsafeBufferPointer(filter), filterWords: UInt64(filter.count), space: space))
         }
     }
 
-    private init(fingerprints: [UInt16], values: [UInt32], filter: [UInt64], filterWords: UInt64) {
-        self.fingerprints = fingerprints
-        self.values = values
-        self.filter = filter
-        self.filterWords = filterWords
+    private init(view: View) {
+        self.view = view
     }
 
-    /// The table's arrays seen through pointers, valid inside ``withView(_:)``: probing through
+    deinit {
+        view.fingerprints.deallocate()
+        view.values.deallocate()
+        view.filter.deallocate()
+    }
+
+    /// The table's memory seen through pointers, valid while the table lives: probing through
     /// it costs no reference counting.
     struct View {
         let fingerprints: UnsafeBufferPointer<UInt16>
@@ -116,32 +124,18 @@ struct NeighbourhoodTable: Sendable {
             }
         }
 
-        /// True when some value is stored under the polynomial hash `hash` of `length` bytes
-        /// (or under another hash with the same fingerprint and run).
+        /// Calls `body` with every value stored under the polynomial hash `hash` of `length`
+        /// bytes (and any under another hash with the same fingerprint in the same run).
         @inline(__always)
-        func containsAny(_ hash: UInt64, length: Int) -> Bool {
-            guard mayContain(hash, length: length) else { return false }
+        func forEachValue(_ hash: UInt64, length: Int, _ body: (UInt32) -> Void) {
+            guard mayContain(hash, length: length) else { return }
             let (slot, wanted) = start(hash, length: length)
-            var found = false
-            forEachValue(from: slot, wanted: wanted) { _ in found = true }
-            return found
-        }
-    }
-
-    /// Calls `body` with a view of the table, whose hashes are finished in `space`.
-    @inline(__always)
-    func withView<R>(space: UInt64, _ body: (View) -> R) -> R {
-        fingerprints.withUnsafeBufferPointer { fingerprints in
-            values.withUnsafeBufferPointer { values in
-                filter.withUnsafeBufferPointer { filter in
-                    body(View(fingerprints: fingerprints, values: values, filter: filter, filterWords: filterWords, space: space))
-                }
-            }
+            forEachValue(from: slot, wanted: wanted, body)
         }
     }
 
     /// Bytes held by the table's arrays.
-    var memoryFootprint: Int { fingerprints.count * 2 + values.count * 4 + filter.count * 8 }
+    var memoryFootprint: Int { view.fingerprints.count * 2 + view.values.count * 4 + view.filter.count * 8 }
 
     @inline(__always)
     fileprivate static func slot(_ hash: UInt64, capacity: Int) -> Int {

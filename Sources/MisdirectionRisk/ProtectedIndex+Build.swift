@@ -90,31 +90,29 @@ extension ProtectedIndex {
                     }
                 }
             }
-            var oneEdit = NeighbourhoodTable.Builder(count: oneCount)
-            var twoEdit = NeighbourhoodTable.Builder(count: twoCount)
-            var twoEditSuffixes = NeighbourhoodTable.Builder(count: suffixPairs.count)
+            var oneEdit = NeighbourhoodTable.Builder(count: oneCount, space: ProtectedIndex.oneEditSpace)
+            var twoEdit = NeighbourhoodTable.Builder(count: twoCount, space: ProtectedIndex.twoEditSpace)
+            var twoEditSuffixes = NeighbourhoodTable.Builder(count: suffixPairs.count, space: ProtectedIndex.suffixSpace)
             // In a fixed order, so that a table is the same from one load to the next.
             for pair in suffixPairs.sorted(by: { ($0.hash, $0.nameLength) < ($1.hash, $1.nameLength) }) {
-                twoEditSuffixes.insert(pair.hash, length: pair.length, value: UInt32(pair.nameLength), space: ProtectedIndex.suffixSpace)
+                twoEditSuffixes.insert(pair.hash, length: pair.length, value: UInt32(pair.nameLength))
             }
             keyBytes.withUnsafeBufferPointer { all in
                 for (index, key) in keys.enumerated() {
                     let bytes = UnsafeBufferPointer(rebasing: all[Int(key.start)..<(Int(key.start) + Int(key.length))])
                     let value = UInt32(index), n = bytes.count
                     RangeHasher.with(bytes) { hasher in
-                        let space = ProtectedIndex.oneEditSpace
-                        oneEdit.insert(hasher.range(0, n), length: n, value: value, space: space)
+                        oneEdit.insert(hasher.range(0, n), length: n, value: value)
                         Self.forEachDeletedPosition(bytes, form: key.form) { deleted in
-                            oneEdit.insert(hasher.range(0, n, deleting: deleted), length: n - 1, value: value, space: space)
+                            oneEdit.insert(hasher.range(0, n, deleting: deleted), length: n - 1, value: value)
                         }
                         let nameEnd = Int(twoEditNames[index])
                         guard nameEnd >= 0 else { return }
-                        let twoSpace = ProtectedIndex.twoEditSpace
-                        twoEdit.insert(hasher.range(0, n), length: n, value: value, space: twoSpace)
+                        twoEdit.insert(hasher.range(0, n), length: n, value: value)
                         for first in 0..<nameEnd {
-                            twoEdit.insert(hasher.range(0, n, deleting: first), length: n - 1, value: value, space: twoSpace)
+                            twoEdit.insert(hasher.range(0, n, deleting: first), length: n - 1, value: value)
                             for second in (first + 1)..<nameEnd {
-                                twoEdit.insert(hasher.range(0, n, deleting: first, second), length: n - 2, value: value, space: twoSpace)
+                                twoEdit.insert(hasher.range(0, n, deleting: first, second), length: n - 2, value: value)
                             }
                         }
                     }

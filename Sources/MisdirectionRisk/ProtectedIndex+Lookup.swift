@@ -1,7 +1,4 @@
 extension ProtectedIndex {
-    /// Most labels and hyphens looked at in one recipient domain; longer ones are cut short.
-    static let maximumLabels = 32
-
     /// Finds the keys within reach of a recipient domain (lower-case bytes) and calls `body`
     /// with each verified match:
     /// - windows at the end of the domain (`arny.mil` in `hq.arny.mil`) within one edit of a key,
@@ -9,120 +6,114 @@ extension ProtectedIndex {
     /// - windows followed by more labels (`army.mil` in `army.mil.ml`, `armymil` in
     ///   `armymil.com`) and hyphen-separated parts of them (`army-mil` in `army-mil-login.com`)
     ///   equal to a key or to a key with its dots dropped or turned into hyphens.
-    func forEachMatch(in bytes: UnsafeBufferPointer<UInt8>, hasher: RangeHasher, _ body: (Match) -> Void) {
+    func forEachMatch(in domain: DomainBytes, _ body: (Match) -> Void) {
+        let bytes = domain.bytes, hasher = domain.hasher, starts = domain.starts, labelCount = domain.labelCount
         let n = bytes.count
         guard n > 0, n <= 253 else { return }
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: Self.maximumLabels + 1) { starts in
-          withUnsafeTemporaryAllocation(of: PendingProbe.self, capacity: ProbeBatch.capacity) { pending in
+        // The matches are gathered, then reported: `body` does not run while probes are made
+        // (a closure live across the calls below costs reference counting of what it holds).
+        withUnsafeTemporaryAllocation(of: Match.self, capacity: MatchList.inlineCapacity) { inline in
+          let matches = withUnsafeTemporaryAllocation(of: PendingProbe.self, capacity: ProbeBatch.capacity) { pending in
           withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2 * n) { termStorage in
-            oneEdit.withView(space: Self.oneEditSpace) { oneEdit in
-              twoEdit.withView(space: Self.twoEditSpace) { twoEdit in
-                var labelCount = 1
-                starts[0] = 0
-                for index in 0..<n where bytes[index] == UInt8(ascii: ".") && labelCount < Self.maximumLabels {
-                    starts[labelCount] = index + 1
-                    labelCount += 1
-                }
-                starts[labelCount] = n + 1
-                var batch = ProbeBatch(index: self, bytes: bytes, pending: pending, oneEdit: oneEdit, twoEdit: twoEdit)
-                // Windows that end the domain are the ones probed with deletions: their hashes
-                // are a window's base plus one term per deleted byte, and so are the hashes the
-                // filters see, mixed (NeighbourhoodTable.mixed is linear).
-                let terms = UnsafeMutableBufferPointer(rebasing: termStorage[0..<n])
-                let mixedTerms = UnsafeMutableBufferPointer(rebasing: termStorage[n...])
-                for deleted in 0..<n {
-                    terms[deleted] = hasher.deletionTerm(deleted, end: n)
-                    mixedTerms[deleted] = terms[deleted] &* NeighbourhoodTable.mixer
-                }
-                // Windows that end the domain: within one edit.
-                for first in 0..<labelCount where tailWindowSizes & (1 << UInt64(labelCount - first)) != 0 {
-                    let start = starts[first]
-                    guard tailLengths.contains(labels: labelCount - first, length: n - start) else { continue }
-                    batch.offer(hasher.range(start, n), length: n - start, start: start, end: n, kind: .tail, body)
-                    let base = hasher.deletionBase(start, n, deleting: 1)
-                    let mixedBase = NeighbourhoodTable.mixed(base, length: n - start - 1)
-                    for deleted in start..<n where oneEdit.mayContain(mixed: mixedBase &+ mixedTerms[deleted]) {
-                        batch.add(base &+ terms[deleted], length: n - start - 1, start: start, end: n, kind: .tail, body)
-                    }
-                }
-                // Windows followed by more labels, and their hyphen-separated parts.
-                for last in 0..<(labelCount - 1) {
-                    let end = starts[last + 1] - 1
-                    for first in 0...last where innerWindowSizes & (1 << UInt64(last - first + 1)) != 0 {
-                        probeParts(from: starts[first], to: end, bytes: bytes, hasher: hasher, into: &batch, body)
-                    }
-                }
-                batch.flush(body)
-                // Long names under the same suffix: within two edits of the name label.
-                guard twoEditMaximumLength > 0 else { return }
-                for suffixLabels in 1..<labelCount where twoEditSuffixSizes & (1 << UInt64(suffixLabels)) != 0 {
-                    let nameLabel = labelCount - 1 - suffixLabels
-                    let start = starts[nameLabel], nameEnd = starts[nameLabel + 1] - 1
-                    let length = nameEnd - start
-                    guard length >= twoEditMinimumLength - 2, length <= twoEditMaximumLength + 2,
-                          twoEditLengths.contains(labels: suffixLabels, length: n - start) else { continue }
-                    // A probe with k bytes deleted from a name of `length` bytes can only meet
-                    // names of length - k to length - k + 2 bytes (0, 1 or 2 deleted from them).
-                    var lengths: UInt64 = 0
-                    twoEditSuffixes.withView(space: Self.suffixSpace) { suffixes in
-                        let hash = hasher.range(nameEnd + 1, n)
-                        guard suffixes.mayContain(hash, length: n - nameEnd - 1) else { return }
-                        let (slot, wanted) = suffixes.start(hash, length: n - nameEnd - 1)
-                        suffixes.forEachValue(from: slot, wanted: wanted) { lengths |= 1 << UInt64($0) }
-                    }
-                    let probesWhole = (lengths >> length) & 0b111 != 0
-                    let probesOne = (lengths >> (length - 1)) & 0b111 != 0
-                    let probesTwo = (lengths >> (length - 2)) & 0b111 != 0
-                    guard probesWhole || probesOne || probesTwo else { continue }
-                    // A pair one deletion apart on each side also met in the one-edit table,
-                    // where it failed as a one-edit match: it gets its own record here.
-                    batch.startTwoEdits()
-                    if probesWhole {
-                        batch.offer(hasher.range(start, n), length: n - start, start: start, end: n, kind: .twoEdit, body)
-                    }
-                    let oneBase = hasher.deletionBase(start, n, deleting: 1), twoBase = hasher.deletionBase(start, n, deleting: 2)
-                    for first in start..<nameEnd {
-                        if probesOne {
-                            batch.offer(oneBase &+ terms[first], length: n - start - 1, start: start, end: n, kind: .twoEdit, body)
-                        }
-                        guard probesTwo else { continue }
-                        let firstBase = twoBase &+ hasher.deletionTerm(first, end: n - 1)
-                        let mixedBase = NeighbourhoodTable.mixed(firstBase, length: n - start - 2)
-                        for second in (first + 1)..<nameEnd where twoEdit.mayContain(mixed: mixedBase &+ mixedTerms[second]) {
-                            batch.add(firstBase &+ terms[second], length: n - start - 2, start: start, end: n, kind: .twoEdit, body)
-                        }
-                    }
-                    batch.flush(body)
-                }
-              }
+            let oneEdit = self.oneEdit.view, twoEdit = self.twoEdit.view
+            var batch = ProbeBatch(index: self, bytes: bytes, pending: pending, oneEdit: oneEdit, twoEdit: twoEdit, matches: MatchList(inline))
+            // Windows that end the domain are the ones probed with deletions: their hashes
+            // are a window's base plus one term per deleted byte, and so are the hashes the
+            // filters see, mixed (NeighbourhoodTable.mixed is linear).
+            let terms = UnsafeMutableBufferPointer(rebasing: termStorage[0..<n])
+            let mixedTerms = UnsafeMutableBufferPointer(rebasing: termStorage[n...])
+            for deleted in 0..<n {
+                terms[deleted] = hasher.deletionTerm(deleted, end: n)
+                mixedTerms[deleted] = terms[deleted] &* NeighbourhoodTable.mixer
             }
+            // Windows that end the domain: within one edit.
+            for first in 0..<labelCount where tailWindowSizes & (1 << UInt64(labelCount - first)) != 0 {
+                let start = starts[first]
+                guard tailLengths.contains(labels: labelCount - first, length: n - start) else { continue }
+                batch.offer(hasher.range(start, n), length: n - start, start: start, end: n, kind: .tail)
+                let base = hasher.deletionBase(start, n, deleting: 1)
+                let mixedBase = NeighbourhoodTable.mixed(base, length: n - start - 1)
+                for deleted in start..<n where oneEdit.mayContain(mixed: mixedBase &+ mixedTerms[deleted]) {
+                    batch.add(base &+ terms[deleted], length: n - start - 1, start: start, end: n, kind: .tail)
+                }
+            }
+            // Windows followed by more labels, and their hyphen-separated parts.
+            for last in 0..<(labelCount - 1) {
+                let end = starts[last + 1] - 1
+                for first in 0...last where innerWindowSizes & (1 << UInt64(last - first + 1)) != 0 {
+                    probeParts(from: starts[first], to: end, bytes: bytes, hasher: hasher, into: &batch)
+                }
+            }
+            batch.flush()
+            // Long names under the same suffix: within two edits of the name label.
+            for suffixLabels in 1..<labelCount where twoEditMaximumLength > 0 && twoEditSuffixSizes & (1 << UInt64(suffixLabels)) != 0 {
+                let nameLabel = labelCount - 1 - suffixLabels
+                let start = starts[nameLabel], nameEnd = starts[nameLabel + 1] - 1
+                let length = nameEnd - start
+                guard length >= twoEditMinimumLength - 2, length <= twoEditMaximumLength + 2,
+                      twoEditLengths.contains(labels: suffixLabels, length: n - start) else { continue }
+                // A probe with k bytes deleted from a name of `length` bytes can only meet
+                // names of length - k to length - k + 2 bytes (0, 1 or 2 deleted from them).
+                var lengths: UInt64 = 0
+                twoEditSuffixes.view.forEachValue(hasher.range(nameEnd + 1, n), length: n - nameEnd - 1) { lengths |= 1 << UInt64($0) }
+                let probesWhole = (lengths >> length) & 0b111 != 0
+                let probesOne = (lengths >> (length - 1)) & 0b111 != 0
+                let probesTwo = (lengths >> (length - 2)) & 0b111 != 0
+                guard probesWhole || probesOne || probesTwo else { continue }
+                // A pair one deletion apart on each side also met in the one-edit table,
+                // where it failed as a one-edit match: it gets its own record here.
+                batch.startTwoEdits()
+                if probesWhole {
+                    batch.offer(hasher.range(start, n), length: n - start, start: start, end: n, kind: .twoEdit)
+                }
+                let oneBase = hasher.deletionBase(start, n, deleting: 1), twoBase = hasher.deletionBase(start, n, deleting: 2)
+                for first in start..<nameEnd {
+                    if probesOne {
+                        batch.offer(oneBase &+ terms[first], length: n - start - 1, start: start, end: n, kind: .twoEdit)
+                    }
+                    guard probesTwo else { continue }
+                    let firstBase = twoBase &+ hasher.deletionTerm(first, end: n - 1)
+                    let mixedBase = NeighbourhoodTable.mixed(firstBase, length: n - start - 2)
+                    for second in (first + 1)..<nameEnd where twoEdit.mayContain(mixed: mixedBase &+ mixedTerms[second]) {
+                        batch.add(firstBase &+ terms[second], length: n - start - 2, start: start, end: n, kind: .twoEdit)
+                    }
+                }
+                batch.flush()
+            }
+            return batch.matches
           }
           }
+          matches.forEach(body)
         }
     }
 
     /// The trusted or protected entry the domain is, or is under (trusted first), found with one
     /// probe per label: such a recipient is clean whatever else it resembles.
-    func cleanEntry(for bytes: UnsafeBufferPointer<UInt8>, hasher: RangeHasher) -> Entry? {
-        let n = bytes.count
+    func cleanEntry(for domain: DomainBytes) -> Entry? {
+        let bytes = domain.bytes, n = bytes.count
         guard n > 0, n <= 253 else { return nil }
         var found: Entry?
-        oneEdit.withView(space: Self.oneEditSpace) { table in
-            var start = 0
-            while start < n {
-                let hash = hasher.range(start, n)
-                if table.mayContain(hash, length: n - start) {
-                    let (slot, wanted) = table.start(hash, length: n - start)
-                    table.forEachValue(from: slot, wanted: wanted) { value in
-                        let key = keys[Int(value)]
-                        guard key.form == .domain || key.form == .trusted, Int(key.length) == n - start,
-                              found?.isTrusted != true else { return }
-                        let matches = withKeyBytes(key) { keyBytes in
-                            Self.equal(keyBytes, UnsafeBufferPointer(rebasing: bytes[start..<n]))
-                        }
-                        if matches { found = entries[Int(key.entry)] }
+        let table = oneEdit.view
+        // Every label start: those DomainBytes counted, then (past its 32 labels) the rest.
+        var start = 0, label = 0
+        while start < n {
+            let hash = domain.hasher.range(start, n)
+            if table.mayContain(hash, length: n - start) {
+                let (slot, wanted) = table.start(hash, length: n - start)
+                table.forEachValue(from: slot, wanted: wanted) { value in
+                    let key = keys[Int(value)]
+                    guard key.form == .domain || key.form == .trusted, Int(key.length) == n - start,
+                          found?.isTrusted != true else { return }
+                    let matches = withKeyBytes(key) { keyBytes in
+                        Self.equal(keyBytes, UnsafeBufferPointer(rebasing: bytes[start..<n]))
                     }
+                    if matches { found = entries[Int(key.entry)] }
                 }
+            }
+            label += 1
+            if label < domain.labelCount {
+                start = domain.starts[label]
+            } else {
                 while start < n, bytes[start] != UInt8(ascii: ".") { start += 1 }
                 start += 1
             }
@@ -134,7 +125,7 @@ extension ProtectedIndex {
     /// hyphen deleted (`army-mil` → `armymil`, which the key `army.mil` holds without its dot).
     private func probeParts(
         from start: Int, to end: Int, bytes: UnsafeBufferPointer<UInt8>, hasher: RangeHasher,
-        into batch: inout ProbeBatch, _ body: (Match) -> Void
+        into batch: inout ProbeBatch
     ) {
         var hyphens: (Int, Int, Int, Int) = (0, 0, 0, 0)
         withUnsafeMutableBytes(of: &hyphens) { raw in
@@ -150,11 +141,11 @@ extension ProtectedIndex {
                 for right in (left + 1)...hyphenCount {
                     let partEnd = right == hyphenCount ? end : hyphens[right]
                     guard partEnd > partStart else { continue }
-                    batch.offer(hasher.range(partStart, partEnd), length: partEnd - partStart, start: partStart, end: partEnd, kind: .inner, body)
+                    batch.offer(hasher.range(partStart, partEnd), length: partEnd - partStart, start: partStart, end: partEnd, kind: .inner)
                     for inner in (left + 1)..<right {
                         batch.offer(
                             hasher.range(partStart, partEnd, deleting: hyphens[inner]), length: partEnd - partStart - 1,
-                            start: partStart, end: partEnd, kind: .inner, body)
+                            start: partStart, end: partEnd, kind: .inner)
                     }
                 }
             }
@@ -190,7 +181,8 @@ extension ProtectedIndex {
         /// temporary allocation over 1 KB comes from the heap).
         static let capacity = 32
 
-        let index: ProtectedIndex
+        /// Not reference counted: the batch lives inside a lookup of the index.
+        unowned(unsafe) let index: ProtectedIndex
         let bytes: UnsafeBufferPointer<UInt8>
         let pending: UnsafeMutableBufferPointer<PendingProbe>
         let oneEdit: NeighbourhoodTable.View
@@ -198,31 +190,34 @@ extension ProtectedIndex {
         var count = 0
         var seen = SeenMatches()
         var seenTwo = SeenMatches()
+        /// What the probes found, verified, in order.
+        var matches: MatchList
 
         init(index: ProtectedIndex, bytes: UnsafeBufferPointer<UInt8>, pending: UnsafeMutableBufferPointer<PendingProbe>,
-             oneEdit: NeighbourhoodTable.View, twoEdit: NeighbourhoodTable.View) {
+             oneEdit: NeighbourhoodTable.View, twoEdit: NeighbourhoodTable.View, matches: MatchList) {
             self.index = index
             self.bytes = bytes
             self.pending = pending
             self.oneEdit = oneEdit
             self.twoEdit = twoEdit
+            self.matches = matches
         }
 
         /// Adds a probe for the polynomial hash of a string of `length` bytes that stands for
         /// `bytes[start..<end]`, unless the table's filter rules it out; looks the batch up when
         /// it is full.
         @inline(__always)
-        mutating func offer(_ hash: UInt64, length: Int, start: Int, end: Int, kind: PendingProbe.Kind, _ body: (Match) -> Void) {
+        mutating func offer(_ hash: UInt64, length: Int, start: Int, end: Int, kind: PendingProbe.Kind) {
             guard (kind == .twoEdit ? twoEdit : oneEdit).mayContain(hash, length: length) else { return }
-            add(hash, length: length, start: start, end: end, kind: kind, body)
+            add(hash, length: length, start: start, end: end, kind: kind)
         }
 
         /// ``offer(_:length:start:end:kind:_:)`` for a probe the filter has let through.
         @inline(__always)
-        mutating func add(_ hash: UInt64, length: Int, start: Int, end: Int, kind: PendingProbe.Kind, _ body: (Match) -> Void) {
+        mutating func add(_ hash: UInt64, length: Int, start: Int, end: Int, kind: PendingProbe.Kind) {
             pending[count] = PendingProbe(hash: hash, length: Int16(length), start: Int16(start), end: Int16(end), kind: kind)
             count += 1
-            if count == Self.capacity { flush(body) }
+            if count == Self.capacity { flush() }
         }
 
         /// Starts the two-edit probes of one name label: the pairs reported so far are forgotten.
@@ -231,7 +226,7 @@ extension ProtectedIndex {
         }
 
         /// Looks up the probes added since the last call and reports what they find.
-        mutating func flush(_ body: (Match) -> Void) {
+        mutating func flush() {
             for position in 0..<count {
                 let probe = pending[position]
                 let (slot, wanted) = (probe.kind == .twoEdit ? twoEdit : oneEdit).start(probe.hash, length: Int(probe.length))
@@ -245,12 +240,14 @@ extension ProtectedIndex {
                 case .tail, .inner:
                     oneEdit.forEachValue(from: Int(probe.slot), wanted: probe.wanted) { key in
                         guard seen.insert(key, start, end) else { return }
-                        index.verify(Int(key), bytes: bytes, start: start, end: end, tail: probe.kind == .tail, body)
+                        if let match = index.verify(Int(key), bytes: bytes, start: start, end: end, tail: probe.kind == .tail) {
+                            matches.append(match)
+                        }
                     }
                 case .twoEdit:
                     twoEdit.forEachValue(from: Int(probe.slot), wanted: probe.wanted) { key in
                         guard seenTwo.insert(key, start, end) else { return }
-                        index.verifyTwoEdits(Int(key), bytes: bytes, start: start, body)
+                        if let match = index.verifyTwoEdits(Int(key), bytes: bytes, start: start) { matches.append(match) }
                     }
                 }
             }
@@ -258,35 +255,35 @@ extension ProtectedIndex {
         }
     }
 
-    /// Checks a one-edit candidate against the key's bytes and reports it if it holds.
-    fileprivate func verify(_ keyIndex: Int, bytes: UnsafeBufferPointer<UInt8>, start: Int, end: Int, tail: Bool, _ body: (Match) -> Void) {
+    /// Checks a one-edit candidate against the key's bytes: the match, if it holds.
+    fileprivate func verify(_ keyIndex: Int, bytes: UnsafeBufferPointer<UInt8>, start: Int, end: Int, tail: Bool) -> Match? {
         let key = keys[keyIndex]
         let observed = UnsafeBufferPointer(rebasing: bytes[start..<end])
-        guard let edit = withKeyBytes(key, { EditDistance.singleEdit(from: $0, to: observed) }) else { return }
+        guard let edit = withKeyBytes(key, { EditDistance.singleEdit(from: $0, to: observed) }) else { return nil }
         let isWholeLabel = start == 0 || bytes[start - 1] == UInt8(ascii: ".")
         switch key.form {
         case .trusted:
-            guard tail, isWholeLabel, edit == .identical else { return }
+            guard tail, isWholeLabel, edit == .identical else { return nil }
         case .reversed, .variant:
-            guard Self.isStructural(edit) || edit == .identical else { return }
+            guard Self.isStructural(edit) || edit == .identical else { return nil }
         case .domain, .skeleton:
             if entries[Int(key.entry)].isWholeSuffix {
                 // A whole suffix only ends a domain, under at least one name of the same shape.
-                guard tail, isWholeLabel, start > 0, !Self.isStructural(edit) else { return }
+                guard tail, isWholeLabel, start > 0, !Self.isStructural(edit) else { return nil }
             } else if !tail || !isWholeLabel {
-                guard edit == .identical || Self.isStructural(edit) else { return }
+                guard edit == .identical || Self.isStructural(edit) else { return nil }
             }
         }
-        body(Match(key: keyIndex, start: start, end: end, edit: edit))
+        return Match(key: keyIndex, start: start, end: end, edit: edit)
     }
 
     /// Checks a two-edit candidate: the same suffix, two edits in the name label.
-    fileprivate func verifyTwoEdits(_ keyIndex: Int, bytes: UnsafeBufferPointer<UInt8>, start: Int, _ body: (Match) -> Void) {
+    fileprivate func verifyTwoEdits(_ keyIndex: Int, bytes: UnsafeBufferPointer<UInt8>, start: Int) -> Match? {
         let key = keys[keyIndex]
         let observed = UnsafeBufferPointer(rebasing: bytes[start...])
         let distance = withKeyBytes(key) { EditDistance.distance($0, observed, limit: 2) }
-        guard distance == 2 else { return }
-        body(Match(key: keyIndex, start: start, end: bytes.count, edit: nil))
+        guard distance == 2 else { return nil }
+        return Match(key: keyIndex, start: start, end: bytes.count, edit: nil)
     }
 
     /// True when the two byte strings are the same.
@@ -305,6 +302,32 @@ extension ProtectedIndex {
         case .substitution(_, let intended, let observed): return (intended == dot && observed == hyphen) || (intended == hyphen && observed == dot)
         default: return false
         }
+    }
+}
+
+/// The matches found in one recipient domain, in order: the first few on the stack.
+private struct MatchList {
+    static let inlineCapacity = 16
+    private let inline: UnsafeMutableBufferPointer<ProtectedIndex.Match>
+    private var count = 0
+    private var overflow: [ProtectedIndex.Match]?
+
+    init(_ inline: UnsafeMutableBufferPointer<ProtectedIndex.Match>) {
+        self.inline = inline
+    }
+
+    mutating func append(_ match: ProtectedIndex.Match) {
+        if count < inline.count {
+            (inline.baseAddress! + count).initialize(to: match)
+            count += 1
+        } else {
+            overflow = (overflow ?? []) + [match]
+        }
+    }
+
+    func forEach(_ body: (ProtectedIndex.Match) -> Void) {
+        for index in 0..<count { body(inline[index]) }
+        overflow?.forEach(body)
     }
 }
 

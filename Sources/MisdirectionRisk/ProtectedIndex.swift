@@ -9,8 +9,9 @@
 /// label, for two-edit typos. Every hit is verified against the key's bytes.
 ///
 /// A class, so that the classifier and its closures share it without copying or reference
-/// counting each array; it also holds the suffix list and the look-alike skeletons.
-final class ProtectedIndex: Sendable {
+/// counting each array; it also holds the suffix list and the look-alike skeletons. Sendable
+/// because nothing in it changes once it is built (the key bytes are memory it owns).
+final class ProtectedIndex: @unchecked Sendable {
     /// A protected or trusted domain as configured.
     struct Entry: Sendable {
         let domain: String
@@ -78,7 +79,8 @@ final class ProtectedIndex: Sendable {
     let keys: [Key]
     let suffixes: PublicSuffixList
     let confusables: Confusables
-    let keyBytes: [UInt8]
+    /// The bytes of every key, one after the other (owned: freed with the index).
+    let keyBytes: UnsafeBufferPointer<UInt8>
     let oneEdit: NeighbourhoodTable
     let twoEdit: NeighbourhoodTable
     /// Label counts of keys, as bit sets (bit n: n labels): windows at the end of the recipient
@@ -136,7 +138,9 @@ final class ProtectedIndex: Sendable {
         // and filled in place, so that no array of hashes is ever held in full.
         let plan = KeyPlan(entries: entries, skeleton: confusables.skeleton, twoEditMinimumLength: twoEditMinimumLength)
         self.keys = plan.keys
-        self.keyBytes = plan.keyBytes
+        let keyBytes = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: plan.keyBytes.count)
+        _ = keyBytes.initialize(from: plan.keyBytes)
+        self.keyBytes = UnsafeBufferPointer(keyBytes)
         self.tailWindowSizes = plan.tailSizes
         self.innerWindowSizes = plan.innerSizes
         self.twoEditSuffixSizes = plan.twoSuffixSizes
@@ -149,11 +153,14 @@ final class ProtectedIndex: Sendable {
         self.twoEditSuffixes = twoEditSuffixes
     }
 
+    deinit {
+        keyBytes.deallocate()
+    }
+
     /// Calls `body` with the bytes of a key.
+    @inline(__always)
     func withKeyBytes<R>(_ key: Key, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        keyBytes.withUnsafeBufferPointer { all in
-            body(UnsafeBufferPointer(rebasing: all[Int(key.start)..<(Int(key.start) + Int(key.length))]))
-        }
+        body(UnsafeBufferPointer(rebasing: keyBytes[Int(key.start)..<(Int(key.start) + Int(key.length))]))
     }
 
     /// The key's text.

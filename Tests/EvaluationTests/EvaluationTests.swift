@@ -13,9 +13,11 @@ struct EvaluationTests {
     }()
 
     /// Kinds known to fall short of their aim, with the recall they must still keep and why.
-    /// dnstwist's "various" writes name.uk for name.gov.uk: flagging those would flag the real
-    /// mod.uk and its sub-domains (army.mod.uk), so the classifier does not.
-    static let knownGaps: [String: Double] = ["various": 0.85]
+    /// dnstwist's "various" writes name.uk for name.gov.uk and name.co.uk, and name.au for
+    /// name.gov.au (8 of its 84): the classifier does not flag a name under the parent of its
+    /// suffix, which would flag the real mod.uk and its sub-domains (army.mod.uk) and, under
+    /// .uk's and .au's rights of registration, mostly the organisations' own domains.
+    static let knownGaps: [String: Double] = ["various": 0.9]
 
     static let evaluation: Evaluation = {
         let protected = (try? String(contentsOfFile: directory + "/protected.txt", encoding: .utf8))?

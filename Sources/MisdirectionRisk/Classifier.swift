@@ -67,28 +67,15 @@ public struct Classifier: Sendable {
             return .clean(address, givenInput: input, note: .text("address literal: no domain to compare"))
         }
         var domain = address.domain
-        // One pass over the bytes decides which forms need looking at.
-        var traits = domain.withUTF8 { DomainTraits($0) }
+        // One pass over the bytes tells which forms need looking at, and makes them ready for
+        // the lookups; punycode labels are decoded first, and the domain looked at again.
+        var (findings, traits) = scanRaw(domain, decodingPunycode: true)
         if traits.hasPunycode {
             guard let unicode = Confusables.unicodeDomain(domain) else {
                 return Self.malformed(address, givenInput: input, problem: "\(domain) has a label that is not valid punycode (IDNA2008)")
             }
             domain = unicode
-            traits = domain.withUTF8 { DomainTraits($0) }
-        }
-        var utf8 = domain
-        // The raw form's prefix hashes and labels serve both the clean check and the scan.
-        var findings: Findings = utf8.withUTF8 { bytes in
-            guard bytes.count <= 253 else { return Findings() }
-            return DomainBytes.with(bytes) { prepared in
-                var findings = Findings()
-                if let entry = index.cleanEntry(for: prepared) {
-                    findings.cleanNote = entry.note
-                } else {
-                    scan(prepared, domain: domain, shown: domain, path: .raw, into: &findings)
-                }
-                return findings
-            }
+            (findings, traits) = scanRaw(domain, decodingPunycode: false)
         }
         if let note = findings.cleanNote { return .clean(address, givenInput: input, note: note) }
 
@@ -109,6 +96,27 @@ public struct Classifier: Sendable {
         return findings.verdict(address: address, givenInput: input)
     }
 
+    /// The domain's traits, and what its bytes as they are match: nothing yet when it has
+    /// punycode labels to decode first (`decodingPunycode`).
+    private func scanRaw(_ domain: String, decodingPunycode: Bool) -> (Findings, DomainTraits) {
+        var utf8 = domain
+        return utf8.withUTF8 { bytes in
+            guard bytes.count <= 253 else { return (Findings(), DomainTraits(bytes)) }
+            // The prefix hashes and labels serve both the clean check and the scan.
+            return DomainBytes.with(bytes) { prepared in
+                var findings = Findings()
+                if decodingPunycode && prepared.traits.hasPunycode {
+                    // Decoded and looked at again by the caller.
+                } else if let entry = index.cleanEntry(for: prepared) {
+                    findings.cleanNote = entry.note
+                } else {
+                    scan(prepared, domain: domain, shown: domain, path: .raw, into: &findings)
+                }
+                return (findings, prepared.traits)
+            }
+        }
+    }
+
     static func malformed(_ address: EmailAddress?, givenInput: String?, problem: String) -> RecipientVerdict {
         RecipientVerdict(address: address, givenInput: givenInput, suspectedDomain: nil, reasons: [Reason(rule: .malformedAddress, score: 0.6, explanation: problem)])
     }
@@ -116,50 +124,6 @@ public struct Classifier: Sendable {
     /// True when `domain` is `parent` or a sub-domain of it.
     static func isSame(_ domain: String, orUnder parent: String) -> Bool {
         domain == parent || (domain.hasSuffix(parent) && domain.utf8.dropLast(parent.utf8.count).last == UInt8(ascii: "."))
-    }
-}
-
-/// What one pass over a domain's bytes tells about the forms worth looking at.
-struct DomainTraits {
-    var hasPunycode = false
-    var hasNonASCII = false
-    var needsFolding = false
-
-    /// The ASCII bytes that may start or end something the pass looks for: `0`, `1` (bit 48,
-    /// 49 of the low set) and `l`, `n`, `v`, `x` (bits of the high set, less 64).
-    private static let notableLow: UInt64 = 1 << 48 | 1 << 49
-    private static let notableHigh: UInt64 = 1 << (0x6C - 64) | 1 << (0x6E - 64) | 1 << (0x76 - 64) | 1 << (0x78 - 64)
-
-    init(_ bytes: UnsafeBufferPointer<UInt8>) {
-        // One pass; most bytes are letters that start nothing, and are passed over after one
-        // test against a bit set of the ASCII bytes that may.
-        var foldable = false
-        for index in 0..<bytes.count {
-            let byte = bytes[index]
-            if byte < 0x80, (byte < 64 ? Self.notableLow : Self.notableHigh) & (1 << UInt64(byte & 63)) == 0 { continue }
-            let previous = index > 0 ? bytes[index - 1] : 0
-            switch byte {
-            case 0x80...:
-                hasNonASCII = true
-            case UInt8(ascii: "0"), UInt8(ascii: "1"):
-                foldable = true
-            case UInt8(ascii: "n"):
-                if previous == UInt8(ascii: "r") || previous == UInt8(ascii: "n") { foldable = true }
-            case UInt8(ascii: "v"):
-                if previous == UInt8(ascii: "v") { foldable = true }
-            case UInt8(ascii: "l"):
-                if previous == UInt8(ascii: "c") { foldable = true }
-            case UInt8(ascii: "x"):
-                if index + 4 <= bytes.count, index == 0 || previous == UInt8(ascii: "."), bytes[index + 1] == UInt8(ascii: "n"),
-                   bytes[index + 2] == UInt8(ascii: "-"), bytes[index + 3] == UInt8(ascii: "-") {
-                    hasPunycode = true
-                }
-            default:
-                break
-            }
-        }
-        // Whether Confusables.foldASCII(_:) would change the bytes (see Confusables.asciiFolds).
-        needsFolding = !hasNonASCII && foldable
     }
 }
 

@@ -188,6 +188,12 @@ struct RangeHasher {
     let prefix: UnsafeMutableBufferPointer<UInt64>
     let powers: UnsafeBufferPointer<UInt64>
 
+    /// A hasher over prefix hashes already made (see ``DomainBytes/with(_:_:)``).
+    init(prefix: UnsafeMutableBufferPointer<UInt64>, powers: UnsafeBufferPointer<UInt64>) {
+        self.prefix = prefix
+        self.powers = powers
+    }
+
     /// Fills `storage` (at least `bytes.count + 1` long) with the prefix hashes of `bytes`.
     init(_ bytes: UnsafeBufferPointer<UInt8>, storage: UnsafeMutableBufferPointer<UInt64>, powers: UnsafeBufferPointer<UInt64>) {
         var hash: UInt64 = 0

@@ -8,6 +8,11 @@
 /// number of keys. Long protected names are also stored with two bytes deleted from the name
 /// label, for two-edit typos. Every hit is verified against the key's bytes.
 ///
+/// What keeps a probe cheap: its hash is one addition (``RangeHasher/deletionTerm(_:end:)``), a
+/// small filter in front of each table turns most misses away (``NeighbourhoodTable``), probes
+/// that pass are looked up in batches (``ProbeBatch``), and windows, label counts and name
+/// lengths that no key could match are never probed (``LengthFilter``, ``twoEditSuffixes``).
+///
 /// A class, so that the classifier and its closures share it without copying or reference
 /// counting each array; it also holds the suffix list and the look-alike skeletons. Sendable
 /// because nothing in it changes once it is built (the key bytes are memory it owns).

@@ -40,16 +40,6 @@ extension ProtectedIndex {
         /// What the probes found, verified, in order.
         var matches: MatchList
 
-        init(index: ProtectedIndex, bytes: UnsafeBufferPointer<UInt8>, pending: UnsafeMutableBufferPointer<PendingProbe>,
-             oneEdit: NeighbourhoodTable.View, twoEdit: NeighbourhoodTable.View, matches: MatchList) {
-            self.index = index
-            self.bytes = bytes
-            self.pending = pending
-            self.oneEdit = oneEdit
-            self.twoEdit = twoEdit
-            self.matches = matches
-        }
-
         /// Adds a probe for the polynomial hash of a string of `length` bytes that stands for
         /// `bytes[start..<end]`, unless the table's filter rules it out; looks the batch up when
         /// it is full.

@@ -105,13 +105,13 @@ enum LibMilter {
             }
             guard named == 0 else { continue }
             switch (socket, Int32(storage.ss_family)) {
-            case let (.inet(port, _), AF_INET):
+            case (.inet(let port, _), AF_INET):
                 let bound = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) } }
                 if bound == port { return fd }
-            case let (.inet6(port, _), AF_INET6):
+            case (.inet6(let port, _), AF_INET6):
                 let bound = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) } }
                 if bound == port { return fd }
-            case let (.unix(path), AF_UNIX):
+            case (.unix(let path), AF_UNIX):
                 let bound = withUnsafePointer(to: &storage) {
                     $0.withMemoryRebound(to: sockaddr_un.self, capacity: 1) { address in
                         withUnsafeBytes(of: address.pointee.sun_path) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }

@@ -35,15 +35,25 @@ final class SmtpSink {
         }
     }
 
-    /// The messages whose Subject contains `token`, waiting up to `timeout` for at least one.
-    func messages(withSubjectContaining token: String, timeout: Duration = .seconds(20)) -> [ReceivedMessage] {
+    /// The messages whose Subject contains `token` and that satisfy `condition`, waiting up to
+    /// `timeout` for at least one. The condition matters when another message shares the
+    /// subject (a review notice quotes the held message's subject): without it the wait would
+    /// end on the wrong message.
+    func messages(
+        withSubjectContaining token: String, timeout: Duration = .seconds(20),
+        where condition: (ReceivedMessage) -> Bool = { _ in true }
+    ) -> [ReceivedMessage] {
+        if timeout == .zero { return matching(token, condition) }
         var found: [ReceivedMessage] = []
-        if timeout == .zero { return messages().filter { $0.header("Subject").contains { $0.contains(token) } } }
         _ = Command.waitUntil(timeout: timeout) {
-            found = messages().filter { $0.header("Subject").contains { $0.contains(token) } }
+            found = matching(token, condition)
             return !found.isEmpty
         }
         return found
+    }
+
+    private func matching(_ token: String, _ condition: (ReceivedMessage) -> Bool) -> [ReceivedMessage] {
+        messages().filter { $0.header("Subject").contains { $0.contains(token) } && condition($0) }
     }
 }
 

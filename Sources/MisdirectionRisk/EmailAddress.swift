@@ -97,12 +97,18 @@ extension EmailAddress {
     }
 
     /// Lower-cases a domain, drops one trailing dot and checks RFC 1035 lengths (labels of at
-    /// most 63 octets, at most 253 in all) and characters. Address literals are kept as written.
+    /// most 63 octets, at most 253 in all, counted after lower-casing) and characters. Address
+    /// literals are kept as written. Bytes that are not UTF-8 make the domain unusable.
     public static func normalizeDomain(_ bytes: [UInt8]) -> Result<String, DomainProblem> {
         var domain = bytes
+        if domain.contains(where: { $0 >= 0x80 }) {
+            // Lower-casing can change the length of a non-ASCII name: check what is kept.
+            guard let text = String(validating: domain, as: UTF8.self) else { return .failure(DomainProblem("domain is not valid UTF-8")) }
+            domain = Array(text.lowercased().utf8)
+        }
         if domain.first == UInt8(ascii: "[") {
             guard domain.last == UInt8(ascii: "]"), domain.count > 2 else { return .failure(DomainProblem("unterminated address literal")) }
-            return .success(String(decoding: domain, as: UTF8.self).lowercased())
+            return .success(asciiLowercased(domain))
         }
         if domain.last == UInt8(ascii: ".") { domain.removeLast() }
         guard !domain.isEmpty else { return .failure(DomainProblem("empty domain")) }
@@ -123,8 +129,7 @@ extension EmailAddress {
             guard labelLength <= 63 else { return .failure(DomainProblem("label longer than 63 octets")) }
         }
         guard labelLength > 0 else { return .failure(DomainProblem("empty label in domain")) }
-        let text = String(decoding: domain, as: UTF8.self)
-        return .success(domain.allSatisfy { $0 < 0x80 } ? asciiLowercased(domain) : text.lowercased())
+        return .success(asciiLowercased(domain))
     }
 
     private static func asciiLowercased(_ bytes: [UInt8]) -> String {

@@ -45,6 +45,20 @@ struct EmailAddressTests {
         #expect(reason.contains("UTF-8"))
     }
 
+    @Test("refuses a domain that is not UTF-8, and measures a domain after lower-casing it")
+    func domainBytes() {
+        #expect(Self.reason(EmailAddress.normalizeDomain([0x7A, 0x9E, 0x9E])) == "domain is not valid UTF-8")
+        // U+0130 is two octets and lower-cases to three ("i" and a combining dot).
+        let label = "\u{130}" + String(repeating: "a", count: 61)
+        #expect(label.utf8.count == 63)
+        #expect(Self.reason(EmailAddress.normalizeDomain(Array("\(label).example".utf8))) == "label longer than 63 octets")
+    }
+
+    static func reason(_ result: Result<String, DomainProblem>) -> String? {
+        if case .failure(let problem) = result { return problem.reason }
+        return nil
+    }
+
     @Test("takes bare domains from the command line")
     func bareDomain() {
         #expect(EmailAddress.parseAddressOrDomain("Army.ML") == .address(EmailAddress(localPart: "", domain: "army.ml")))

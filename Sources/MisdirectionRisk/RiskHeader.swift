@@ -72,34 +72,37 @@ public enum RiskHeader {
 
     /// Splits a header value (unfolded or folded) back into its items; nil if it does not start
     /// with a level.
+    ///
+    /// Works on Unicode scalars, not characters: a combining mark after a quote must not hide
+    /// the quote.
     public static func parse(_ value: String) -> [(key: String?, value: String)]? {
         var items: [(key: String?, value: String)] = []
-        var current = ""
+        var current = String.UnicodeScalarView()
         var inQuotes = false
         var escaped = false
         var quotedItem = false
         func finish() {
-            let text = current.trimmingSpaces
-            if let equals = text.firstIndex(of: "="), !quotedItem || text[..<equals].allSatisfy({ $0 != "\"" }) {
-                var itemValue = String(text[text.index(after: equals)...])
-                if itemValue.hasPrefix("\"") && itemValue.hasSuffix("\"") && itemValue.count >= 2 {
-                    itemValue = unescape(String(itemValue.dropFirst().dropLast()))
+            let text = trimmedSpaces(current)
+            if let equals = text.firstIndex(of: "="), !quotedItem || !text[..<equals].contains("\"") {
+                var itemValue = String.UnicodeScalarView(text[text.index(after: equals)...])
+                if itemValue.count >= 2, itemValue.first == "\"", itemValue.last == "\"" {
+                    itemValue = unescape(itemValue.dropFirst().dropLast())
                 }
-                items.append((String(text[..<equals]), itemValue))
+                items.append((String(String.UnicodeScalarView(text[..<equals])), String(itemValue)))
             } else if !text.isEmpty {
-                items.append((nil, text))
+                items.append((nil, String(String.UnicodeScalarView(text))))
             }
-            current = ""
+            current = String.UnicodeScalarView()
             quotedItem = false
         }
-        for character in value {
-            if escaped { current.append(character); escaped = false; continue }
-            switch character {
-            case "\\" where inQuotes: current.append(character); escaped = true
-            case "\"": inQuotes.toggle(); quotedItem = true; current.append(character)
+        for scalar in value.unicodeScalars {
+            if escaped { current.append(scalar); escaped = false; continue }
+            switch scalar {
+            case "\\" where inQuotes: current.append(scalar); escaped = true
+            case "\"": inQuotes.toggle(); quotedItem = true; current.append(scalar)
             case ";" where !inQuotes: finish()
             case "\n", "\r", "\t": current.append(" ")
-            default: current.append(character)
+            default: current.append(scalar)
             }
         }
         finish()
@@ -128,21 +131,19 @@ public enum RiskHeader {
         return out + "\""
     }
 
-    private static func unescape(_ text: String) -> String {
-        var out = ""
+    private static func unescape(_ text: some Sequence<Unicode.Scalar>) -> String.UnicodeScalarView {
+        var out = String.UnicodeScalarView()
         var escaped = false
-        for character in text {
-            if escaped { out.append(character); escaped = false } else if character == "\\" { escaped = true } else { out.append(character) }
+        for scalar in text {
+            if escaped { out.append(scalar); escaped = false } else if scalar == "\\" { escaped = true } else { out.append(scalar) }
         }
         return out
     }
-}
 
-extension String {
-    var trimmingSpaces: String {
-        var slice = Substring(self)
+    private static func trimmedSpaces(_ scalars: String.UnicodeScalarView) -> Substring.UnicodeScalarView {
+        var slice = scalars[...]
         while slice.first == " " { slice.removeFirst() }
         while slice.last == " " { slice.removeLast() }
-        return String(slice)
+        return slice
     }
 }

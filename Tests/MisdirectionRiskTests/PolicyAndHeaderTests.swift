@@ -87,6 +87,15 @@ struct RiskHeaderTests {
         #expect(items.last?.key == "more" && items.last?.value == "15")
     }
 
+    @Test("reads quotes by Unicode scalar: a combining mark after a quote does not hide it")
+    func combiningMarkAfterQuote() throws {
+        let decisions = ["\u{301}j@army.ml", "k@army.ml"].map { Policy(mode: .logOnly).decide(Fixtures.verdict($0)) }
+        let value = RiskHeader.value(for: decisions, mode: .logOnly)
+        let items = try #require(RiskHeader.parse(value))
+        #expect(items.filter { $0.key == "rcpt" }.map(\.value) == ["\u{301}j@army.ml", "k@army.ml"])
+        #expect(items.count == RiskHeader.items(for: decisions, mode: .logOnly).count)
+    }
+
     @Test("parse refuses values that do not start with a level")
     func parseRefuses() {
         #expect(RiskHeader.parse("score=1; high") == nil)

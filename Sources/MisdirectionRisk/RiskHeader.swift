@@ -19,6 +19,9 @@ public enum RiskHeader {
     public static let name = "X-Misdirection-Risk"
     /// At most this many recipient groups are written; `more=N` counts the rest.
     public static let maximumRecipients = 10
+    /// A longer value is cut to this many octets, ending in `...`: the longest address SMTP
+    /// allows, and short enough that no line of the header can pass RFC 5322's 998 octets.
+    public static let maximumValueLength = 254
 
     /// The header's items for a message's decisions, in order.
     public static func items(for decisions: [Decision], replyTo: [Decision] = [], mode: Mode) -> [(key: String?, value: String)] {
@@ -45,7 +48,20 @@ public enum RiskHeader {
         if flagged.count > maximumRecipients {
             items.append(("more", String(flagged.count - maximumRecipients)))
         }
-        return items
+        return items.map { ($0.key, capped($0.value)) }
+    }
+
+    /// The value, or its first scalars and `...` when it is longer than ``maximumValueLength``.
+    static func capped(_ value: String) -> String {
+        guard value.utf8.count > maximumValueLength else { return value }
+        var out = String.UnicodeScalarView()
+        var length = 3
+        for scalar in value.unicodeScalars {
+            length += UTF8.width(scalar)
+            if length > maximumValueLength { break }
+            out.append(scalar)
+        }
+        return String(out) + "..."
     }
 
     /// The header value, folded with `\n\t` between items so no line grows past 78 characters.

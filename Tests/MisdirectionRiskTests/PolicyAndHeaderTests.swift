@@ -96,6 +96,18 @@ struct RiskHeaderTests {
         #expect(items.count == RiskHeader.items(for: decisions, mode: .logOnly).count)
     }
 
+    @Test("cuts values longer than an address can be, so no header line passes 998 octets")
+    func longValues() throws {
+        let local = String(repeating: "\"", count: 1) + String(repeating: "\\\"", count: 600) + "\""
+        let decision = Policy().decide(Fixtures.verdict(local + "@army.ml"))
+        let value = RiskHeader.value(for: [decision], mode: .enforce)
+        #expect(value.split(separator: "\n").allSatisfy { $0.utf8.count < 998 - RiskHeader.name.utf8.count - 2 })
+        let items = try #require(RiskHeader.parse(value))
+        let rcpt = try #require(items.first { $0.key == "rcpt" }?.value)
+        #expect(rcpt.utf8.count == RiskHeader.maximumValueLength)
+        #expect(rcpt.hasSuffix("..."))
+    }
+
     @Test("parse refuses values that do not start with a level")
     func parseRefuses() {
         #expect(RiskHeader.parse("score=1; high") == nil)

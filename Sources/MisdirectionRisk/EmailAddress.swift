@@ -104,6 +104,11 @@ extension EmailAddress {
         if domain.contains(where: { $0 >= 0x80 }) {
             // Lower-casing can change the length of a non-ASCII name: check what is kept.
             guard let text = String(validating: domain, as: UTF8.self) else { return .failure(DomainProblem("domain is not valid UTF-8")) }
+            // Invisible characters (U+200B, U+FEFF, bidi controls) and non-ASCII spaces make a
+            // name that looks like another: never a usable domain (IDNA disallows them too).
+            if let invisible = text.unicodeScalars.first(where: isInvisible) {
+                return .failure(DomainProblem("invisible character U+\(String(invisible.value, radix: 16, uppercase: true).leftPadded(4)) not allowed in a domain"))
+            }
             domain = Array(text.lowercased().utf8)
         }
         if domain.first == UInt8(ascii: "[") {
@@ -130,6 +135,13 @@ extension EmailAddress {
         }
         guard labelLength > 0 else { return .failure(DomainProblem("empty label in domain")) }
         return .success(asciiLowercased(domain))
+    }
+
+    private static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .format, .spaceSeparator, .lineSeparator, .paragraphSeparator, .unassigned, .privateUse, .surrogate: true
+        default: false
+        }
     }
 
     private static func asciiLowercased(_ bytes: [UInt8]) -> String {
@@ -168,4 +180,11 @@ public struct DomainProblem: Error, Sendable, Hashable {
     /// What is wrong, for logs and replies.
     public let reason: String
     init(_ reason: String) { self.reason = reason }
+}
+
+extension String {
+    /// The string with leading zeros up to `width` characters.
+    fileprivate func leftPadded(_ width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
+    }
 }

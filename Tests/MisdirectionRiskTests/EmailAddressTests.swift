@@ -54,6 +54,16 @@ struct EmailAddressTests {
         #expect(Self.reason(EmailAddress.normalizeDomain(Array("\(label).example".utf8))) == "label longer than 63 octets")
     }
 
+    @Test("refuses invisible characters and non-ASCII spaces in a domain", arguments: ["\u{FEFF}", "\u{200B}", "\u{202E}", "\u{A0}", "\u{2028}"])
+    func invisible(character: String) {
+        let reason = Self.reason(EmailAddress.normalizeDomain(Array("g\(character)ov".utf8)))
+        #expect(reason?.hasPrefix("invisible character U+") == true)
+        guard case .malformed = EmailAddress.parsePath("<a@army\(character).mil>".utf8) else {
+            Issue.record("accepted an invisible character")
+            return
+        }
+    }
+
     static func reason(_ result: Result<String, DomainProblem>) -> String? {
         if case .failure(let problem) = result { return problem.reason }
         return nil

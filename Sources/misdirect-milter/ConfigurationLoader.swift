@@ -16,11 +16,19 @@ enum ConfigurationLoader {
 
     /// Reads and parses the file at `path`.
     static func load(path: String) throws(ConfigurationError) -> Configuration {
-        let text: String
+        let data: Data
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
             throw ConfigurationError(file: path, line: nil, key: nil, message: "cannot read the file: \(Self.reason(error))")
+        }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            let valid = Self.validUTF8Prefix(data)
+            let byte = data[data.startIndex + valid.utf8.count]
+            let line = Self.line(at: valid.unicodeScalars.endIndex, in: valid)
+            throw ConfigurationError(
+                file: path, line: line, key: Self.topLevelKey(enclosing: line, in: valid),
+                message: "not UTF-8 text (byte 0x\(String(byte, radix: 16, uppercase: true))); save the file as UTF-8")
         }
         return try parse(text, file: path)
     }
@@ -31,7 +39,7 @@ enum ConfigurationLoader {
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw Self.yamlError(error, file: file)
+            throw Self.yamlError(error, file: file, yaml: text)
         } catch {
             throw ConfigurationError(file: file, line: nil, key: nil, message: "not valid YAML: \(error)")
         }
@@ -138,13 +146,28 @@ enum ConfigurationLoader {
         return false
     }
 
-    private static func yamlError(_ error: YamlError, file: String) -> ConfigurationError {
+    private static func yamlError(_ error: YamlError, file: String, yaml text: String) -> ConfigurationError {
         switch error {
-        case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
-            return ConfigurationError(file: file, line: mark.line, key: nil, message: "not valid YAML: \(problem)")
-        case let .duplicatedKeysInMapping(duplicates, context):
+        case let .reader(problem, _, _, yaml):
+            // libyaml reads up to the first character YAML does not allow (a control character,
+            // U+FEFF inside the text, ...): name its line and code point.
+            let scalars = yaml.unicodeScalars
+            let start = scalars.first == "\u{FEFF}" ? scalars.index(after: scalars.startIndex) : scalars.startIndex
+            let bad = scalars[start...].firstIndex { !isYAMLPrintable($0) }
+            let shown = bad.map { " (U+\(String(format: "%04X", scalars[$0].value)))" } ?? ""
+            let line = line(at: bad ?? scalars.endIndex, in: yaml)
             return ConfigurationError(
-                file: file, line: context.mark.line, key: duplicates.first,
+                file: file, line: line, key: topLevelKey(enclosing: line, in: yaml),
+                message: "not valid YAML: \(problem)\(shown)")
+        case let .scanner(_, problem, mark, yaml), let .parser(_, problem, mark, yaml), let .composer(_, problem, mark, yaml):
+            return ConfigurationError(
+                file: file, line: mark.line, key: topLevelKey(enclosing: mark.line, in: yaml),
+                message: "not valid YAML: \(problem)")
+        case let .duplicatedKeysInMapping(duplicates, context):
+            let key = duplicates.first ?? ""
+            let parent = topLevelKey(enclosing: context.mark.line, in: text)
+            return ConfigurationError(
+                file: file, line: context.mark.line, key: parent.map { $0 == key ? key : "\($0).\(key)" } ?? key,
                 message: "key given more than once")
         default:
             return ConfigurationError(file: file, line: nil, key: nil, message: "not valid YAML: \(error)")

@@ -76,7 +76,7 @@ struct ConfigurationLoaderTests {
         ("log_level: loud\n", "bad.yml:1: log_level: unknown log level \"loud\"; expected one of trace, debug, info, notice, warning, error, critical"),
         ("- mil\n", "bad.yml:1: the file must be a mapping of keys to values"),
         ("mode: enforce\nmode: log-only\n", "bad.yml:1: mode: key given more than once"),
-        ("protected: [mil\n", "bad.yml:2: not valid YAML"),
+        ("protected: [mil\n", "bad.yml:2: protected: not valid YAML"),
         ("log_target: file\n", "bad.yml:1: log_target: unknown log target \"file\"; expected syslog, stderr or json"),
         ("syslog_facility: kern\n", "bad.yml:1: syslog_facility: unknown facility \"kern\""),
         ("metrics_listen: 192.0.2.1:9897\n", "bad.yml:1: metrics_listen: \"192.0.2.1:9897\": metrics are served on loopback only"),
@@ -89,6 +89,27 @@ struct ConfigurationLoaderTests {
         ("rules:\n  bitflip: {action: block}\n", "bad.yml:2: rules.bitflip.action: unknown action \"block\"; expected one of accept, tag, quarantine, tempfail, reject"),
         ("rules:\n  bitflip: {mode: dry}\n", "bad.yml:2: rules.bitflip.mode: unknown mode \"dry\"; expected enforce or log-only"),
         ("rules:\n  bitflip: reject\n", "bad.yml:2: rules.bitflip: expected a mapping of keys to values"),
+        ("protected: [mil\n", "bad.yml:2: protected: not valid YAML"),
+        // Every other shape a file can take: each names file, line and, where there is one, key.
+        ("actions:\n  high: reject\n  high: tag\n", "bad.yml:2: actions.high: key given more than once"),
+        ("mode: lo\u{1B}g-only\n", "bad.yml:1: mode: not valid YAML: control characters are not allowed (U+001B)"),
+        ("mode: enforce\nprotected: [mil, g\u{200B}ov]\n", "bad.yml:2: protected: \"g\u{200B}ov\" is not a domain: invisible character U+200B"),
+        ("actions:\n\thigh: reject\n", "bad.yml:2: actions: not valid YAML: found character that cannot start any token"),
+        ("mode: enforce\n---\nmode: log-only\n", "bad.yml:2: mode: not valid YAML: but found another document"),
+        ("protected: *nope\n", "bad.yml:1: protected: not valid YAML: found undefined alias"),
+        ("protected: " + String(repeating: "[", count: 5000) + "\n", "bad.yml:1: protected: not valid YAML: Maximum nesting level reached"),
+        ("%YAML 1.3\n---\nmode: enforce\n", "bad.yml:1: not valid YAML: found incompatible YAML document"),
+        ("mode:\n", "bad.yml:1: mode: unknown mode \"\"; expected enforce or log-only"),
+        ("? [a]\n: b\n", "bad.yml:1: expected a single value, not a list or mapping"),
+        ("Mode: enforce\n", "bad.yml:1: Mode: unknown key; did you mean \"mode\"?"),
+        ("actions: [reject]\n", "bad.yml:1: actions: expected a mapping of keys to values"),
+        ("actions:\n  high: [reject]\n", "bad.yml:2: actions.high: expected a single value, not a list or mapping"),
+        ("socket_mode: 999\n", "bad.yml:1: socket_mode: \"999\" is not an octal mode such as 660"),
+        ("socket_group: no-such-group-here\n", "bad.yml:1: socket_group: no group called \"no-such-group-here\" on this system"),
+        ("socket: inet:99999@127.0.0.1\n", "bad.yml:1: socket: \"inet:99999@127.0.0.1\": the port must be a number from 1 to 65535"),
+        ("trusted: [\"[192.0.2.1]\"]\n", "bad.yml:1: trusted: \"[192.0.2.1]\" is an address literal, not a domain"),
+        ("protected:\n  - mil\n  -\n", "bad.yml:3: protected: \"\" is not a domain: empty domain"),
+        ("protected: [" + String(repeating: "a", count: 64) + ".mil]\n", "bad.yml:1: protected: \"" + String(repeating: "a", count: 64) + ".mil\" is not a domain: label longer than 63 octets"),
     ])
     func errors(text: String, expected: String) {
         Self.expectError(parsing: text, file: "bad.yml", startingWith: expected)
@@ -129,6 +150,18 @@ struct ConfigurationLoaderTests {
     ])
     func reviewErrors(text: String, expected: String) {
         Self.expectError(parsing: text, file: "r.yml", startingWith: expected)
+    }
+
+    @Test("names the line of the first byte that is not UTF-8, and the key around it")
+    func notUTF8() throws {
+        let path = FileManager.default.temporaryDirectory.path + "/latin1-\(UUID().uuidString).yml"
+        try Data("mode: enforce\nprotected:\n  - arm".utf8 + [0xE9] + Data("e.fr\n".utf8)).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect {
+            try ConfigurationLoader.load(path: path)
+        } throws: { error in
+            (error as? ConfigurationError)?.description == "\(path):3: protected: not UTF-8 text (byte 0xE9); save the file as UTF-8"
+        }
     }
 
     @Test("reports an unreadable file and a missing suffix list by name")

@@ -108,6 +108,8 @@ struct ConfigurationLoaderTests {
         ("socket_group: no-such-group-here\n", "bad.yml:1: socket_group: no group called \"no-such-group-here\" on this system"),
         ("socket: inet:99999@127.0.0.1\n", "bad.yml:1: socket: \"inet:99999@127.0.0.1\": the port must be a number from 1 to 65535"),
         ("trusted: [\"[192.0.2.1]\"]\n", "bad.yml:1: trusted: \"[192.0.2.1]\" is an address literal, not a domain"),
+        ("mode: \"log\n\n  only\"\n", "bad.yml:1: mode: unknown mode \"log\\nonly\"; expected enforce or log-only"),
+        ("\"a\\tb\": x\n", "bad.yml:1: a\\tb: unknown key"),
         ("protected:\n  - mil\n  -\n", "bad.yml:3: protected: \"\" is not a domain: empty domain"),
         ("protected: [" + String(repeating: "a", count: 64) + ".mil]\n", "bad.yml:1: protected: \"" + String(repeating: "a", count: 64) + ".mil\" is not a domain: label longer than 63 octets"),
     ])

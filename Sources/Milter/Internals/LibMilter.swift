@@ -65,9 +65,11 @@ enum LibMilter {
     }
 
     static func register(name: String) throws(MilterError) {
-        // libmilter keeps the name pointer for the life of the process: never freed.
-        guard let cName = strdup(name) else { throw MilterError(.libmilterFailed, "out of memory") }
-        try check(smfi_register(Callbacks.descriptor(name: cName)), "smfi_register")
+        // smfi_register copies the descriptor and the name into storage of its own.
+        let result = withCStrings([name]) { p in
+            p[0].map { smfi_register(Callbacks.descriptor(name: $0)) } ?? MI_FAILURE
+        }
+        try check(result, "smfi_register")
     }
 
     static func configure(_ configuration: MilterConfiguration, socket: MilterSocket) throws(MilterError) {

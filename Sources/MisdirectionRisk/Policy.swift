@@ -168,6 +168,12 @@ public struct Decision: Sendable, Hashable {
         self.init(verdict: verdict, action: action, effectiveAction: effective, mode: mode)
     }
 
+    /// ``explanation`` cut to at most `octets` UTF-8 octets (ending in `...`): an SMTP reply line
+    /// may not pass 512 octets (RFC 5321), and a local part can be as long as the MTA's line.
+    public func explanation(maximumOctets octets: Int) -> String {
+        explanation.truncated(toOctets: octets)
+    }
+
     /// The sentence for an SMTP reply or a report: what looks wrong and the suggestion.
     public var explanation: String {
         let verdict = self.verdict

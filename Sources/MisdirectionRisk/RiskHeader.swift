@@ -53,15 +53,7 @@ public enum RiskHeader {
 
     /// The value, or its first scalars and `...` when it is longer than ``maximumValueLength``.
     static func capped(_ value: String) -> String {
-        guard value.utf8.count > maximumValueLength else { return value }
-        var out = String.UnicodeScalarView()
-        var length = 3
-        for scalar in value.unicodeScalars {
-            length += UTF8.width(scalar)
-            if length > maximumValueLength { break }
-            out.append(scalar)
-        }
-        return String(out) + "..."
+        value.truncated(toOctets: maximumValueLength)
     }
 
     /// The header value, folded with `\n\t` between items so no line grows past 78 characters.

@@ -58,12 +58,12 @@ extension MisdirectionSession {
         }
     }
 
-    /// `550 5.7.1` (reject) or `450 4.7.1` (tempfail) with the explanation and the suggestion.
+    /// `550 5.7.1` (reject) or `450 4.7.1` (tempfail) with the explanation and the suggestion,
+    /// on one line of at most 512 octets (RFC 5321) whatever the recipient looked like.
     static func reply(for decision: Decision) -> SMTPReply {
         let temporary = decision.action == .tempfail
         let rules = decision.verdict.rules.map(\.id).joined(separator: ",")
-        var text = "Recipient address rejected: \(decision.explanation)"
-        if text.count > 400 { text = String(text.prefix(400)) + "..." }
+        var text = "Recipient address rejected: \(decision.explanation(maximumOctets: 360))"
         text += temporary ? " (misdirect-milter: \(rules); temporary, will be retried)" : " (misdirect-milter: \(rules))"
         return SMTPReply(code: temporary ? "450" : "550", enhancedCode: temporary ? "4.7.1" : "5.7.1", text: text)!
     }

@@ -35,6 +35,15 @@ struct PolicyTests {
         let decision = Policy().decide(Fixtures.verdict("j.smith@army.ml"))
         #expect(decision.explanation == "army.ml looks like a misspelling of army.mil; did you mean j.smith@army.mil?")
     }
+
+    @Test("cuts a long explanation by octets, not characters, at a whole scalar")
+    func explanationOctets() {
+        let decision = Policy().decide(Fixtures.verdict(String(repeating: "é", count: 300) + "@army.ml"))
+        let short = decision.explanation(maximumOctets: 100)
+        #expect(short.utf8.count <= 100)
+        #expect(short.hasSuffix("é..."))
+        #expect(Policy().decide(Fixtures.verdict("j@army.ml")).explanation(maximumOctets: 100) == "army.ml looks like a misspelling of army.mil; did you mean j@army.mil?")
+    }
 }
 
 struct RiskHeaderTests {

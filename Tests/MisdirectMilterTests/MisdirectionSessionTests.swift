@@ -1,0 +1,28 @@
+import Milter
+import MisdirectionRisk
+import Testing
+@testable import misdirect_milter
+
+struct MisdirectionSessionTests {
+    static let classifier = Classifier(protectedDomains: ["mil"], trustedDomains: [], suffixes: PublicSuffixList(rules: ["mil", "ml"]))
+
+    static func decision(_ path: String, policy: Policy = Policy()) -> Decision {
+        policy.decide(classifier.classify(path: EmailAddress.parsePath(path.utf8), input: path))
+    }
+
+    @Test("a refusal is one printable line of at most 512 octets, whatever the recipient", arguments: [
+        "<" + String(repeating: "é", count: 300) + "@army.ml>",
+        "<" + String(repeating: "x", count: 2000) + "@army.ml>",
+        "<\"%s%n\\\"\"@army.ml>",
+        "<a@army.ml\r\n250 fake>",
+    ])
+    func replyLine(path: String) {
+        for policy in [Policy(), Policy(actions: [.high: .tempfail, .medium: .tempfail])] {
+            let reply = MisdirectionSession.reply(for: Self.decision(path, policy: policy))
+            #expect(reply.lines.count == 1)
+            let line = "\(reply.code) \(reply.enhancedCode ?? "") \(reply.lines[0])\r\n"
+            #expect(line.utf8.count <= 512)
+            #expect(line.utf8.dropLast(2).allSatisfy { $0 >= 0x20 && $0 < 0x7F })
+        }
+    }
+}

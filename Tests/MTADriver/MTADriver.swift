@@ -4,16 +4,17 @@ import Foundation
 /// does: negotiate, send stages with their macros, read replies and end-of-message changes.
 ///
 /// A test tool: MilterTests drive the Milter library with it in-process, and the integration
-/// tests drive the real binary where a real MTA cannot easily produce the input (the
-/// `{auth_authen}` macro of an authenticated sender).
+/// tests drive the real binary where a real MTA cannot produce the input: the
+/// `{auth_authen}` macro of an authenticated sender, and what Postfix would never send (NUL or
+/// CR LF in an argument, bytes that are not UTF-8, a connection cut at any point).
 public final class MTAConnection {
-    public enum Reply: Equatable {
+    public enum Reply: Equatable, Sendable {
         case `continue`, accept, reject, tempfail, discard, skip
         /// `y`: an SMTP reply set with smfi_setreply, such as "550 5.7.1 text".
         case text(String)
     }
 
-    public enum Change: Equatable {
+    public enum Change: Equatable, Sendable {
         case addHeader(name: String, value: String)
         case insertHeader(index: UInt32, name: String, value: String)
         case changeHeader(index: UInt32, name: String, value: String)
@@ -21,7 +22,7 @@ public final class MTAConnection {
         case addRecipient(String)
     }
 
-    public struct Negotiated {
+    public struct Negotiated: Sendable {
         public let actions: UInt32
         public let steps: UInt32
         /// Macro names requested per stage (SMFIM_* number).
@@ -34,9 +35,13 @@ public final class MTAConnection {
 
     private let fd: Int32
     public private(set) var negotiated: Negotiated?
+    /// When set, every packet is written in pieces of `bytes` with `pause` between them: an MTA
+    /// on a slow or congested link.
+    public var slowWrites: (bytes: Int, pause: Duration)?
 
     /// Connects to a unix socket.
-    public init(unixPath: String) throws {
+    /// - Parameter timeout: how long a read waits for the milter before failing.
+    public init(unixPath: String, timeout: Int = 10) throws {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw DriverError(description: "socket: \(errno)") }
         var address = sockaddr_un()
@@ -54,14 +59,21 @@ public final class MTAConnection {
             close(fd)
             throw DriverError(description: "connect \(unixPath): errno \(errno)")
         }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var readTimeout = timeval(tv_sec: timeout, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &readTimeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
     deinit { close(fd) }
 
     /// Drops the connection without QUIT, like an MTA that died.
     public func drop() { shutdown(fd, Int32(SHUT_RDWR)) }
+
+    /// True when the milter has closed the connection (a read sees end of file), waiting up to
+    /// the read timeout for it.
+    public func isClosedByMilter() -> Bool {
+        var byte: UInt8 = 0
+        return read(fd, &byte, 1) == 0
+    }
 
     // MARK: Stages
 
@@ -108,11 +120,16 @@ public final class MTAConnection {
     }
 
     public func header(_ name: String, _ value: [UInt8]) throws -> Reply? {
-        try stage("L", Self.cString(name) + value + [0], skipBit: 0x20, noReplyBit: 0x80)
+        try header(Array(name.utf8), value)
     }
 
     public func body(_ chunk: [UInt8]) throws -> Reply? {
         try stage("B", chunk, skipBit: 0x10, noReplyBit: 0x80000)
+    }
+
+    /// A header whose name is any bytes (not UTF-8, with spaces, ...).
+    public func header(_ name: [UInt8], _ value: [UInt8]) throws -> Reply? {
+        try stage("L", name + [0] + value + [0], skipBit: 0x20, noReplyBit: 0x80)
     }
 
     public func endOfHeaders() throws -> Reply? {
@@ -171,12 +188,18 @@ public final class MTAConnection {
     }
 
     public func send(_ command: Character, _ data: [UInt8]) throws {
-        let packet = Self.uint32(UInt32(data.count + 1)) + [UInt8(ascii: command.unicodeScalars.first!)] + data
+        try sendRaw(Self.uint32(UInt32(data.count + 1)) + [UInt8(ascii: command.unicodeScalars.first!)] + data)
+    }
+
+    /// Writes bytes as they are, framed or not (half a packet, a lying length).
+    public func sendRaw(_ packet: [UInt8]) throws {
         var offset = 0
         while offset < packet.count {
-            let written = packet[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            let end = slowWrites.map { min(packet.count, offset + $0.bytes) } ?? packet.count
+            let written = packet[offset..<end].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             guard written > 0 else { throw DriverError(description: "write failed: errno \(errno)") }
             offset += written
+            if let slowWrites, offset < packet.count { Thread.sleep(forTimeInterval: Self.seconds(slowWrites.pause)) }
         }
     }
 
@@ -208,4 +231,8 @@ public final class MTAConnection {
     }
 
     public static func cString(_ text: String) -> [UInt8] { Array(text.utf8) + [0] }
+
+    static func seconds(_ duration: Duration) -> TimeInterval {
+        TimeInterval(duration.components.seconds) + TimeInterval(duration.components.attoseconds) / 1e18
+    }
 }

@@ -1,6 +1,6 @@
-import MTADriver
 import Foundation
 import Milter
+import MTADriver
 import Testing
 
 /// Drives the Milter library through real libmilter with the MTA side of the protocol.

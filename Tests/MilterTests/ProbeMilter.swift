@@ -1,6 +1,6 @@
-import MTADriver
 import Foundation
 import Milter
+import MTADriver
 import Synchronization
 
 /// A milter with a small, fixed behaviour, served once per test process on a unix socket, so
@@ -86,12 +86,17 @@ enum ProbeMilter {
             name: "probe", socket: .unix(path: path),
             stages: [.envelopeSender, .envelopeRecipient, .headers, .body],
             actions: [.addHeaders, .changeHeaders, .quarantine, .addRecipients],
-            macros: [.endOfMessage: ["i"]])
+            macros: [.endOfMessage: ["i"]],
+            // Short, so a test can pause an MTA for longer than the timeout.
+            timeout: ProbeMilter.timeout)
         let server = MilterServer(configuration: configuration) { ProbeSession() }
         try! server.open()
         Thread.detachNewThread { try? server.run() }
         return path
     }()
+
+    /// Seconds of silence after which libmilter drops a connection.
+    static let timeout = 3
 
     /// A negotiated connection to the probe milter, as Postfix would open it.
     static func connection() throws -> MTAConnection {

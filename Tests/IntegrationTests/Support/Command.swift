@@ -47,14 +47,15 @@ enum Command {
             stderr: String(decoding: errData, as: UTF8.self))
     }
 
-    /// Starts a long-running program with its output going to a log file.
+    /// Starts a long-running program with its output appended to a log file.
     static func start(_ executable: String, _ arguments: [String], log: String, environment: [String: String]? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try resolve(executable))
         process.arguments = arguments
         if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try handle.seekToEnd()
         process.standardOutput = handle
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice

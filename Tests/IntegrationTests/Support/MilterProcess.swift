@@ -66,6 +66,42 @@ final class MilterProcess {
         if let process { Command.stop(process) }
     }
 
+    /// Kills it with SIGKILL, as the OOM killer or a crash would, and waits until it is gone.
+    func killHard() throws {
+        signal(SIGKILL)
+        guard Command.waitUntil(timeout: .seconds(10), { !isRunning }) else {
+            throw Command.Failure(description: "\(name) milter survived SIGKILL")
+        }
+    }
+
+    /// What a graceful stop reported.
+    struct StopReport {
+        /// Sessions open when SIGTERM came (`stopping sessions.live=N`).
+        let live: Int?
+        /// Sessions still open after the drain (`stopped sessions.left=N`).
+        let left: Int?
+        /// The exit status, nil if it had to be killed.
+        let status: Int32?
+        /// What it logged from the signal on.
+        let log: String
+    }
+
+    /// Stops it with SIGTERM and reads how many sessions were open and left: the real binary's
+    /// count of per-connection state.
+    func stopGracefully() -> StopReport {
+        let before = log.utf8.count
+        signal(SIGTERM)
+        let exited = Command.waitUntil(timeout: .seconds(45)) { !isRunning }
+        if !exited { stop() }
+        let tail = String(decoding: Array(log.utf8.dropFirst(before)), as: UTF8.self)
+        func count(_ key: String) -> Int? {
+            tail.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix(key + "=") }.flatMap { Int($0.dropFirst(key.count + 1)) }
+        }
+        return StopReport(
+            live: count("sessions.live"), left: count("sessions.left"),
+            status: exited ? process?.terminationStatus : nil, log: tail)
+    }
+
     /// Everything the milter has logged.
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 

@@ -1,9 +1,10 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// A real Postfix with several smtpd listeners, each filtered by its own misdirect-milter
-/// process, relaying everything to an smtp-sink. Started once for a suite by the
-/// ``Trait/postfixEnvironment`` trait.
+/// process, relaying everything to an smtp-sink. Shared by every suite with the
+/// ``Trait/postfixEnvironment`` trait: started by the first, stopped after the last.
 final class PostfixEnvironment: Sendable {
     /// The milter configurations served, each behind its own smtpd port.
     enum Profile: String, CaseIterable {
@@ -22,6 +23,19 @@ final class PostfixEnvironment: Sendable {
         case reload
         /// For the graceful-stop test, which stops it: no other test may use it.
         case lifecycle
+        /// The enforce policy, for the fault tests, which stop and restart it. Its smtpd gives
+        /// up on a silent client after 3 s and may run 210 processes at once.
+        case faults
+        /// The tag policy, for the test that kills it again and again.
+        case supervised
+
+        /// What its smtpd listener adds to master.cf.
+        var listenerOptions: (maxProcesses: String, options: [String]) {
+            switch self {
+            case .faults: ("210", ["smtpd_timeout=3s"])
+            default: ("-", [])
+            }
+        }
     }
 
     @TaskLocal static var current: PostfixEnvironment?
@@ -63,6 +77,10 @@ final class PostfixEnvironment: Sendable {
             return base + Self.reloadConfiguration(high: "tag")
         case .lifecycle:
             return base + "log_target: stderr\n"
+        case .faults:
+            return base + "log_target: stderr\nactions: {medium: tempfail, high: reject}\n"
+        case .supervised:
+            return base + "log_target: stderr\nactions: {medium: tag, high: tag}\n"
         }
     }
 
@@ -116,7 +134,13 @@ final class PostfixEnvironment: Sendable {
         sink = SmtpSink(port: try Loopback.freePort(), directory: root + "/sink")
         postfix = PostfixInstance(
             root: root, relayPort: sink.port,
-            listeners: Profile.allCases.map { PostfixInstance.Listener(port: ports[$0]!, milter: milters[$0]!.postfixSocket) })
+            listeners: Profile.allCases.map { profile in
+                PostfixInstance.Listener(
+                    port: ports[profile]!, milter: milters[profile]!.postfixSocket,
+                    maxProcesses: profile.listenerOptions.maxProcesses, options: profile.listenerOptions.options)
+            },
+            // Room for the fault tests' 200 concurrent sessions and their cleanup processes.
+            extraMainCF: "default_process_limit = 250")
     }
 
     func start() throws {
@@ -165,20 +189,45 @@ final class PostfixEnvironment: Sendable {
     }
 }
 
-/// Starts a ``PostfixEnvironment`` for the suite it is applied to and stops it afterwards.
+/// Gives the suite it is applied to the shared ``PostfixEnvironment``: suites run in parallel,
+/// and the packaged profile's fixed port allows only one environment at a time.
 struct PostfixEnvironmentTrait: SuiteTrait, TestScoping {
     var isRecursive: Bool { false }
 
+    /// The running environment and how many suites use it.
+    private static let shared = Mutex<(environment: PostfixEnvironment?, users: Int)>((nil, 0))
+
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        let environment = try PostfixEnvironment()
-        defer { environment.stop() }
-        do {
-            try environment.start()
-        } catch {
-            environment.stop()
-            throw error
-        }
+        let environment = try Self.acquire()
+        defer { Self.release() }
         try await PostfixEnvironment.$current.withValue(environment) { try await function() }
+    }
+
+    private static func acquire() throws -> PostfixEnvironment {
+        try shared.withLock { state in
+            if let environment = state.environment {
+                state.users += 1
+                return environment
+            }
+            let environment = try PostfixEnvironment()
+            do {
+                try environment.start()
+            } catch {
+                environment.stop()
+                throw error
+            }
+            state = (environment, 1)
+            return environment
+        }
+    }
+
+    private static func release() {
+        shared.withLock { state in
+            state.users -= 1
+            guard state.users == 0 else { return }
+            state.environment?.stop()
+            state.environment = nil
+        }
     }
 }
 

@@ -8,6 +8,10 @@ final class PostfixInstance {
         let port: UInt16
         /// The milter in Postfix's syntax (`unix:/path`, `inet:127.0.0.1:8897`).
         let milter: String
+        /// master.cf's maxproc column: `-` for default_process_limit.
+        var maxProcesses = "-"
+        /// More `-o name=value` for this smtpd.
+        var options: [String] = []
     }
 
     let root: String
@@ -78,7 +82,8 @@ final class PostfixInstance {
     /// Every service chroot-free (no copies of /etc needed), one smtpd per listener.
     private var masterCF: String {
         var lines = listeners.map { listener in
-            "127.0.0.1:\(listener.port) inet n - n - - smtpd -o smtpd_milters=\(listener.milter)"
+            "127.0.0.1:\(listener.port) inet n - n - \(listener.maxProcesses) smtpd -o smtpd_milters=\(listener.milter)"
+                + listener.options.map { " -o \($0)" }.joined()
         }
         lines += [
             "pickup    unix  n       -       n       60      1       pickup",

@@ -23,7 +23,10 @@ final class SmtpSink {
     }
 
     func stop() {
-        if let process { Command.stop(process) }
+        // A child of the test process may inherit a mask that blocks SIGTERM (libdispatch's
+        // worker threads block it), and smtp-sink, unlike our milter, does not unblock it: do
+        // not wait long for it. It has nothing to flush: every message is already a file.
+        if let process { Command.stop(process, grace: .milliseconds(300)) }
     }
 
     /// Every message received so far.
@@ -82,6 +85,17 @@ struct ReceivedMessage {
         headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
     }
 
+    /// The queue id Postfix gave the message, from its `Received: ... (Postfix) ... id QUEUEID`.
+    var postfixQueueID: String? {
+        for value in header("Received") where value.contains("(Postfix)") {
+            let words = value.split(separator: " ")
+            if let index = words.firstIndex(of: "id"), index + 1 < words.count {
+                return words[index + 1].trimmingCharacters(in: CharacterSet(charactersIn: ";"))
+            }
+        }
+        return nil
+    }
+
     /// The envelope recipients, from smtp-sink's `X-Rcpt-Args` lines.
     var recipients: [String] {
         header("X-Rcpt-Args").map { String($0.split(separator: " ").first ?? "") }
@@ -100,13 +114,27 @@ struct RiskItems {
     let level: String
     let pairs: [(key: String, value: String)]
 
+    /// Values are kept as written, quotes and backslashes included.
     init(_ value: String) {
-        let items = value.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+        let items = Self.split(value).map { $0.trimmingCharacters(in: .whitespaces) }
         level = items.first ?? ""
         pairs = items.dropFirst().compactMap { item in
             guard let equals = item.firstIndex(of: "=") else { return nil }
             return (String(item[..<equals]), String(item[item.index(after: equals)...]))
         }
+    }
+
+    /// The items: split at each `;` outside a quoted string.
+    static func split(_ value: String) -> [String] {
+        var items = [""]
+        var quoted = false
+        var escaped = false
+        for scalar in value.unicodeScalars {
+            if !escaped && !quoted && scalar == ";" { items.append(""); continue }
+            if escaped { escaped = false } else if quoted && scalar == "\\" { escaped = true } else if scalar == "\"" { quoted.toggle() }
+            items[items.count - 1].unicodeScalars.append(scalar)
+        }
+        return items
     }
 
     /// The first value for a key.

@@ -21,7 +21,7 @@ struct FaultTests {
 
         // smtp-source sends batches until the supervisor is done: 4 sessions, 2 recipients each.
         let done = Atomic<Bool>(false)
-        let batches = Mutex<[Command.Output]>([])
+        let batches = Locked<[Command.Output]>([])
         let sending = DispatchSemaphore(value: 0)
         let port = env.ports[.supervised]!
         Thread.detachNewThread {

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 
 /// A real Postfix with several smtpd listeners, each filtered by its own misdirect-milter
@@ -195,7 +194,7 @@ struct PostfixEnvironmentTrait: SuiteTrait, TestScoping {
     var isRecursive: Bool { false }
 
     /// The running environment and how many suites use it.
-    private static let shared = Mutex<(environment: PostfixEnvironment?, users: Int)>((nil, 0))
+    private static let shared = Locked<(environment: PostfixEnvironment?, users: Int)>((nil, 0))
 
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
         let environment = try Self.acquire()

@@ -25,8 +25,8 @@ public enum MilterResponse: Sendable, Equatable {
 /// An SMTP failure reply: a 4xx or 5xx code, an optional enhanced status code and text lines.
 ///
 /// The initializer makes any text safe to hand to the MTA: bytes outside printable ASCII become
-/// `?`, so nothing a sender controls can add a line to the reply; `%` is escaped as libmilter
-/// requires.
+/// `?`, so nothing a sender controls can add a line to the reply; a line that would pass RFC
+/// 5321's 512 octets is cut and ends in `...`; `%` is escaped as libmilter requires.
 public struct SMTPReply: Sendable, Equatable {
     /// The three-digit reply code, `4xx` or `5xx`.
     public let code: String
@@ -53,7 +53,9 @@ public struct SMTPReply: Sendable, Equatable {
         // Split on the byte, not the Character: Swift reads "\r\n" as one Character.
         var lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).prefix(8).map(Array.init)
         for index in lines.indices where lines[index].last == UInt8(ascii: "\r") { lines[index].removeLast() }
-        self.lines = lines.map(SMTPReply.sanitize)
+        // RFC 5321: a reply line, code and CR LF included, is at most 512 octets.
+        let room = 512 - "550 \r\n".utf8.count - (enhancedCode.map { $0.utf8.count + 1 } ?? 0)
+        self.lines = lines.map { SMTPReply.sanitize($0, maximumLength: room) }
     }
 
     /// True for a temporary failure (4xx).
@@ -67,16 +69,24 @@ public struct SMTPReply: Sendable, Equatable {
         }
     }
 
-    private static func sanitize(_ line: [UInt8]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(line.count)
-        for byte in line {
+    /// Printable ASCII only (anything else becomes `?`), cut to `maximumLength` octets on the
+    /// wire ending in `...`, then `%` doubled as libmilter wants.
+    private static func sanitize(_ line: [UInt8], maximumLength: Int) -> String {
+        var printable = line.map { byte -> UInt8 in
             switch byte {
-            case UInt8(ascii: "%"): out += [UInt8(ascii: "%"), UInt8(ascii: "%")]
-            case 0x20...0x7E: out.append(byte)
-            case UInt8(ascii: "\t"): out.append(UInt8(ascii: " "))
-            default: out.append(UInt8(ascii: "?"))
+            case 0x20...0x7E: byte
+            case UInt8(ascii: "\t"): UInt8(ascii: " ")
+            default: UInt8(ascii: "?")
             }
+        }
+        if printable.count > maximumLength {
+            printable = Array(printable.prefix(maximumLength - 3)) + Array("...".utf8)
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(printable.count)
+        for byte in printable {
+            if byte == UInt8(ascii: "%") { out.append(byte) }
+            out.append(byte)
         }
         return String(decoding: out, as: UTF8.self)
     }

@@ -45,9 +45,8 @@ extension MisdirectionSession {
         var lines = ["Message refused: misdirected recipient\(decisions.count == 1 ? "" : "s") (misdirect-milter)"]
         for decision in decisions.prefix(7) {
             let who = decision.verdict.address?.description ?? decision.verdict.input
-            var line = "\(who): \(decision.explanation) [\(decision.verdict.rules.map(\.id).joined(separator: ","))]"
-            if line.count > 400 { line = String(line.prefix(400)) + "..." }
-            lines.append(line)
+            // SMTPReply cuts a line past 512 octets; cutting the explanation first keeps the rules.
+            lines.append("\(who): \(decision.explanation(maximumOctets: 300)) [\(decision.verdict.rules.map(\.id).joined(separator: ","))]")
         }
         if temporary { lines[0] += "; temporary, will be retried" }
         return SMTPReply(code: temporary ? "450" : "550", enhancedCode: temporary ? "4.7.1" : "5.7.1", text: lines.joined(separator: "\n"))!

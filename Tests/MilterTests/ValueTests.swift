@@ -17,6 +17,17 @@ struct SMTPReplyTests {
         let reply = try #require(SMTPReply(code: "550", enhancedCode: nil, text: "a\rb\u{0}c 50%\nsecond\tline é"))
         #expect(reply.lines == ["a?b?c 50%%", "second line ??"])
     }
+
+    @Test("cuts a line that would pass 512 octets on the wire, counting % once")
+    func lineLength() throws {
+        let reply = try #require(SMTPReply(code: "550", enhancedCode: "5.7.1", text: String(repeating: "é%", count: 400) + "\nshort"))
+        let wire = "550 5.7.1 " + reply.lines[0].replacingOccurrences(of: "%%", with: "%") + "\r\n"
+        #expect(wire.utf8.count == 512)
+        #expect(reply.lines[0].hasSuffix("..."))
+        #expect(reply.lines[1] == "short")
+        #expect(SMTPReply(code: "550", enhancedCode: nil, text: String(repeating: "x", count: 506))?.lines[0].count == 506)
+        #expect(SMTPReply(code: "550", enhancedCode: nil, text: String(repeating: "x", count: 507))?.lines[0].hasSuffix("...") == true)
+    }
 }
 
 struct MilterSocketTests {

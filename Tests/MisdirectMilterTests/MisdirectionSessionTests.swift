@@ -25,4 +25,18 @@ struct MisdirectionSessionTests {
             #expect(line.utf8.dropLast(2).allSatisfy { $0 >= 0x20 && $0 < 0x7F })
         }
     }
+
+    @Test("the end-of-message refusal keeps every line printable and within 512 octets")
+    func messageReplyLines() {
+        let decisions = ["<" + String(repeating: "é", count: 600) + "@army.ml>", "<" + String(repeating: "x", count: 1500) + "@army.ml>", "<j@army.ml>"]
+            .map { Self.decision($0) }
+        let reply = MisdirectionSession.messageReply(for: decisions)
+        #expect(reply.lines.count == 4)
+        for line in reply.lines {
+            let wire = "\(reply.code)-\(reply.enhancedCode ?? "") \(line.replacingOccurrences(of: "%%", with: "%"))\r\n"
+            #expect(wire.utf8.count <= 512)
+            #expect(wire.utf8.dropLast(2).allSatisfy { $0 >= 0x20 && $0 < 0x7F })
+        }
+        #expect(reply.lines[3].hasSuffix("[suffix-confusion]"))
+    }
 }

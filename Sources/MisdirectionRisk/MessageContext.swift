@@ -24,7 +24,10 @@ public struct MessageContext: Sendable, Hashable {
     ///   - envelopeSender: MAIL FROM, when known.
     public init(headers: [(name: String, value: String)], envelopeSender: EmailAddress?) {
         self.init(sender: envelopeSender)
-        for (rawName, value) in headers {
+        for (rawName, folded) in headers {
+            // Unfolded (RFC 5322 2.2.3): the MTA passes a folded value with its line breaks,
+            // which must not reach an explanation, and from there a reply or a log line.
+            let value = String(String.UnicodeScalarView(folded.unicodeScalars.filter { $0 != "\r" && $0 != "\n" }))
             let name = rawName.lowercased()
             switch name {
             case "to", "cc", "bcc":

@@ -123,3 +123,19 @@ struct AssessmentTests {
         #expect(assess(["k@army.mil"], headers: [("Reply-To", "alice@army.mil")]).replyTo.isEmpty)
     }
 }
+
+struct FoldedHeaderTests {
+    @Test("unfolds header values as the MTA passes them, so no explanation carries a line break")
+    func foldedValues() {
+        let context = MessageContext(headers: [
+            (name: "To", value: "\"Army\r\n HQ (army.mil)\" <hq@army.ml>,\n\tk@army.mil"),
+            (name: "X-Protective-Marking", value: "VER=2018.1, NS=gov.au,\n\tSEC=OFFICIAL:Sensitive"),
+        ], envelopeSender: nil)
+        #expect(context.recipients.map(\.address?.description) == ["hq@army.ml", "k@army.mil"])
+        #expect(context.markings == ["VER=2018.1, NS=gov.au,\tSEC=OFFICIAL:Sensitive in X-Protective-Marking"])
+        let assessment = Fixtures.classifier.assess(context.recipients.compactMap(\.address).map { Fixtures.classifier.classify($0) }, context: context)
+        let explanations = assessment.verdicts.flatMap(\.reasons).map(\.explanation)
+        #expect(!explanations.isEmpty)
+        #expect(explanations.allSatisfy { !$0.contains("\n") && !$0.contains("\r") })
+    }
+}

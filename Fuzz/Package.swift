@@ -12,6 +12,7 @@ let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
     ("FuzzAddress", [risk]),
     ("FuzzHeader", [risk]),
     ("FuzzClassifier", [risk, milter]),
+    ("FuzzMessageContext", [risk]),
     // Compiles the executable's configuration files through symbolic links.
     ("FuzzConfiguration", [risk, milter, .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams")]),
 ]

@@ -39,6 +39,19 @@ public func escaped(_ bytes: some Sequence<UInt8>) -> String {
     return out
 }
 
+/// Checks an `X-Misdirection-Risk` value: only LF TAB folds (no CR, no other control
+/// character, so it cannot add a header) and no line over RFC 5322's 998 octets.
+public func requireWellFormedHeader(_ value: String, input: some Sequence<UInt8>) {
+    let bytes = Array(value.utf8)
+    for (index, byte) in bytes.enumerated() where byte < 0x20 || byte == 0x7F {
+        let fold = byte == UInt8(ascii: "\n") && index + 1 < bytes.count && bytes[index + 1] == UInt8(ascii: "\t")
+        let tabOfFold = byte == UInt8(ascii: "\t") && index > 0 && bytes[index - 1] == UInt8(ascii: "\n")
+        require(fold || tabOfFold, "control character 0x\(String(byte, radix: 16)) in \(escaped(bytes))", input: input)
+    }
+    let longest = bytes.split(separator: UInt8(ascii: "\n")).map(\.count).max() ?? 0
+    require("X-Misdirection-Risk: ".utf8.count + longest <= 998, "a header line of \(longest) octets", input: input)
+}
+
 /// The input split at each `\n` (kept out of the pieces): a cheap way to get several fields or
 /// several recipients from one input.
 public func lines(_ bytes: UnsafeRawBufferPointer, maximum: Int = .max) -> [[UInt8]] {

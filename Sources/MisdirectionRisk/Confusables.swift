@@ -136,12 +136,16 @@ public final class Confusables: @unchecked Sendable {
     private static let asciiFoldBytes: [([UInt8], [UInt8])] = asciiFolds.map { (Array($0.sequence.utf8), Array($0.folded.utf8)) }
 
     /// Decodes the punycode (`xn--`) labels of a lower-case domain with libidn2 (IDNA2008).
-    /// - Returns: the Unicode form, or nil when a label is not valid punycode or IDNA2008.
+    /// - Returns: the Unicode form, or nil when a label is not valid punycode or IDNA2008, or
+    ///   decodes to what is not a domain (libidn2 decodes `xn--tal` to two C1 control
+    ///   characters, and `xn--` to an empty label).
     public static func unicodeDomain(_ domain: String) -> String? {
         var output: UnsafeMutablePointer<CChar>?
         let status = misdirect_idn2_to_unicode(domain, &output)
         guard status == 0, let output else { return nil }
         defer { misdirect_idn2_free(output) }
-        return String(validatingCString: output)?.lowercased()
+        guard let decoded = String(validatingCString: output),
+              case .success(let unicode) = EmailAddress.normalizeDomain(Array(decoded.utf8)) else { return nil }
+        return unicode
     }
 }

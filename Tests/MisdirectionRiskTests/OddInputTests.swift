@@ -54,6 +54,8 @@ struct OddInputTests {
         Case("8-bit, not UTF-8", Array("<a@arm".utf8) + [0xE9] + Array("y.mil>".utf8), .medium, parsed: nil, rule: .malformedAddress),
         Case("label over 63 octets", "<a@" + String(repeating: "x", count: 64) + ".ml>", .medium, parsed: nil, rule: .malformedAddress),
         Case("name over 253 octets", "<a@" + Array(repeating: "abcdefghi", count: 26).joined(separator: ".") + ".ml>", .medium, parsed: nil, rule: .malformedAddress),
+        Case("punycode that does not decode", "<j@xn--.mil>", .medium, parsed: "j@xn--.mil", rule: .malformedAddress),
+        Case("punycode that decodes to control characters", "<x@xn--tal.ml>", .medium, parsed: "x@xn--tal.ml", rule: .malformedAddress),
         Case("invisible character", "<a@arm\u{200B}y.mil>", .medium, parsed: nil, rule: .malformedAddress),
         Case("empty label", "<a@army..mil>", .medium, parsed: nil, rule: .malformedAddress),
         Case("empty local part", "<@army.mil>", .medium, parsed: nil, rule: .malformedAddress),

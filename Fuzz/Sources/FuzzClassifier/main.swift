@@ -28,9 +28,18 @@ func check(_ classifier: Classifier, _ recipient: [UInt8], protected: [String], 
     require((verdict.level == .none) == verdict.reasons.isEmpty, "level \(verdict.level) with reasons \(verdict.rules)", input: recipient)
     if let address = verdict.address, verdict.level > .none {
         let domain = address.domain
-        require(!(protected + trusted).contains { isSame(domain, orUnder: $0) }, "\(domain) is protected or trusted yet flagged", input: recipient)
-        let suspected = verdict.suspectedDomain ?? ""
-        require(suspected != domain && protected.contains { isSame(suspected, orUnder: $0) }, "suspected \(suspected) is not protected", input: recipient)
+        // Under a protected or trusted domain only a name that is not valid (bad punycode) is flagged.
+        if (protected + trusted).contains(where: { isSame(domain, orUnder: $0) }) {
+            require(verdict.rules == [.malformedAddress], "\(domain) is protected or trusted yet flagged \(verdict.rules)", input: recipient)
+            return
+        }
+        // Two rules flag a name without suspecting a particular domain: mixed-script, and
+        // malformed-address for a label that is not valid punycode.
+        if let suspected = verdict.suspectedDomain {
+            require(suspected != domain && protected.contains { isSame(suspected, orUnder: $0) }, "suspected \(suspected) is not protected", input: recipient)
+        } else {
+            require(verdict.rules.allSatisfy { $0 == .mixedScript || $0 == .malformedAddress }, "flagged by \(verdict.rules) without a suspected domain", input: recipient)
+        }
         if let suggestion = verdict.suggestedAddress {
             // The suggestion is itself an address the classifier lets through.
             let again = classifier.classify(path: EmailAddress.parsePath("<\(suggestion)>".utf8), input: suggestion.description)

@@ -137,8 +137,9 @@ public final class Confusables: @unchecked Sendable {
 
     /// Decodes the punycode (`xn--`) labels of a lower-case domain with libidn2 (IDNA2008).
     /// - Returns: the Unicode form, or nil when a label is not valid punycode or IDNA2008, or
-    ///   decodes to what is not a domain (libidn2 decodes `xn--tal` to two C1 control
-    ///   characters, and `xn--` to an empty label).
+    ///   decodes to what is not a domain: libidn2 decodes `xn--tal` to two C1 control
+    ///   characters, `xn--` to an empty label and `xn--stay` to two combining marks, which no
+    ///   label may start with (RFC 5891, 4.2.3.2).
     public static func unicodeDomain(_ domain: String) -> String? {
         var output: UnsafeMutablePointer<CChar>?
         let status = misdirect_idn2_to_unicode(domain, &output)

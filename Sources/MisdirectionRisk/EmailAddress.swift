@@ -109,6 +109,12 @@ extension EmailAddress {
             if let invisible = text.unicodeScalars.first(where: isInvisible) {
                 return .failure(DomainProblem("invisible character U+\(String(invisible.value, radix: 16, uppercase: true).leftPadded(4)) not allowed in a domain"))
             }
+            // A combining mark joins the character before it; a label cannot start with one
+            // (RFC 5891, 4.2.3.2), and folding look-alikes would leave it empty.
+            // By scalar: as Characters, "." and the mark after it are one grapheme.
+            if text.unicodeScalars.split(separator: ".").contains(where: { $0.first.map(isMark) == true }) {
+                return .failure(DomainProblem("a label starts with a combining mark"))
+            }
             domain = Array(text.lowercased().utf8)
         }
         if domain.first == UInt8(ascii: "[") {
@@ -135,6 +141,13 @@ extension EmailAddress {
         }
         guard labelLength > 0 else { return .failure(DomainProblem("empty label in domain")) }
         return .success(asciiLowercased(domain))
+    }
+
+    private static func isMark(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark: true
+        default: false
+        }
     }
 
     private static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {

@@ -48,8 +48,12 @@ extension Classifier {
             }
             if path == .skeleton {
                 let exact = edit == .identical && key.form != .reversed && isTail && isWholeLabel
+                // The labels in front come from the skeleton, which may hold what no domain can
+                // (`ґ` folds to `r'`): the verdict then suggests nothing, and the explanation
+                // names the protected domain only (both decided for kept findings alone).
                 findings.add(Finding(
-                    rule: .homoglyph, score: exact ? 0.95 : 0.85, suspected: suspected, explanation: .lookAlikeCharacters(shown, suspected)))
+                    rule: .homoglyph, score: exact ? 0.95 : 0.85, suspected: suspected,
+                    explanation: .lookAlikeSkeleton(shown, suspected, entry.domain)))
                 return
             }
             if key.form == .skeleton {

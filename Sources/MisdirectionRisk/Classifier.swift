@@ -136,6 +136,14 @@ struct Finding {
     let explanation: Explanation
 }
 
+extension Classifier {
+    /// Only a real domain is suggested: one built from a long name can pass 253 octets, and a
+    /// skeleton can hold what no domain can.
+    static func isSuggestible(_ domain: String) -> Bool {
+        if case .success = EmailAddress.normalizeDomain(Array(domain.utf8)) { true } else { false }
+    }
+}
+
 /// What a finding says, put into words only for the findings a verdict keeps: a recipient can
 /// match several keys, and most matches lose to a stronger one of the same rule.
 enum Explanation {
@@ -149,6 +157,9 @@ enum Explanation {
     /// The same, at two edits.
     case twoSlips(String, String)
     case lookAlikeCharacters(String, String)
+    /// The same, found through the skeleton: `suspected` may not be a domain, then `protected`
+    /// is named instead.
+    case lookAlikeSkeleton(String, String, String)
     /// `shown` holds the protected `domain` in another shape.
     case holds(String, String, Placement)
     case punctuation(String, String)
@@ -160,6 +171,10 @@ enum Explanation {
         case .misspelling(let shown, let suspected): Self.joined(shown, " looks like a misspelling of ", suspected)
         case .twoSlips(let shown, let suspected): Self.joined(shown, " looks like a misspelling of ", suspected, " (two slips)")
         case .lookAlikeCharacters(let shown, let suspected): Self.joined(shown, " looks like ", suspected, " written with look-alike characters")
+        case .lookAlikeSkeleton(let shown, let suspected, let protected):
+            Classifier.isSuggestible(suspected)
+                ? Self.joined(shown, " looks like ", suspected, " written with look-alike characters")
+                : Self.joined(shown, " looks like a name under ", protected, " written with look-alike characters")
         case .holds(let shown, let domain, .reversed): Self.joined(shown, " holds ", domain, " with its labels reversed")
         case .holds(let shown, let domain, .dotsChanged): Self.joined(shown, " holds ", domain, " with its dots dropped or turned into hyphens")
         case .holds(let shown, let domain, .inside): Self.joined(shown, " holds ", domain, " inside a longer name")
@@ -205,8 +220,9 @@ struct Findings {
         let ordered = items.count == 1 ? items : items.sorted { a, b in
             a.score != b.score ? a.score > b.score : (a.suspected?.utf8.count ?? 999) < (b.suspected?.utf8.count ?? 999)
         }
+        let suspected = ordered.lazy.compactMap(\.suspected).first(where: Classifier.isSuggestible)
         return RecipientVerdict(
-            address: address, givenInput: givenInput, suspectedDomain: ordered.lazy.compactMap(\.suspected).first,
+            address: address, givenInput: givenInput, suspectedDomain: suspected,
             reasons: ordered.map { Reason(rule: $0.rule, score: $0.score, explanation: $0.explanation.text) })
     }
 }

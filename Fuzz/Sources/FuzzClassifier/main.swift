@@ -27,23 +27,35 @@ func check(_ classifier: Classifier, _ recipient: [UInt8], protected: [String], 
     require((0...1).contains(verdict.score), "score \(verdict.score)", input: recipient)
     require((verdict.level == .none) == verdict.reasons.isEmpty, "level \(verdict.level) with reasons \(verdict.rules)", input: recipient)
     if let address = verdict.address, verdict.level > .none {
-        let domain = address.domain
+        // Compared as the classifier compares them: punycode labels decoded.
+        let domain = unicode(address.domain)
+        let protected = protected.map(unicode)
+        let trusted = trusted.map(unicode)
         // Under a protected or trusted domain only a name that is not valid (bad punycode) is flagged.
         if (protected + trusted).contains(where: { isSame(domain, orUnder: $0) }) {
             require(verdict.rules == [.malformedAddress], "\(domain) is protected or trusted yet flagged \(verdict.rules)", input: recipient)
             return
         }
-        // Two rules flag a name without suspecting a particular domain: mixed-script, and
-        // malformed-address for a label that is not valid punycode.
+        // Some findings name no domain that could be suggested: mixed-script, malformed-address
+        // (a label that is not valid punycode), a homoglyph whose skeleton is no domain, and any
+        // whose suggestion would pass 253 octets.
         if let suspected = verdict.suspectedDomain {
             require(suspected != domain && protected.contains { isSame(suspected, orUnder: $0) }, "suspected \(suspected) is not protected", input: recipient)
+            require(EmailAddress.normalizeDomain(Array(suspected.utf8)) == .success(suspected), "suspected \(suspected) is not a domain", input: recipient)
         } else {
-            require(verdict.rules.allSatisfy { $0 == .mixedScript || $0 == .malformedAddress }, "flagged by \(verdict.rules) without a suspected domain", input: recipient)
+            require(domain.utf8.count > 240 || verdict.rules.allSatisfy { [.mixedScript, .malformedAddress, .homoglyph].contains($0) }, "flagged by \(verdict.rules) without a suspected domain", input: recipient)
         }
         if let suggestion = verdict.suggestedAddress {
-            // The suggestion is itself an address the classifier lets through.
-            let again = classifier.classify(path: EmailAddress.parsePath("<\(suggestion)>".utf8), input: suggestion.description)
-            require(again.level == .none, "the suggestion \(suggestion) is flagged \(again.level)", input: recipient)
+            // The suggestion is an address; for a plain LDH name (what real typos are) it is one
+            // the classifier lets through. Folded look-alikes of odd Unicode may suggest odd names.
+            let path = EmailAddress.parsePath("<\(suggestion)>".utf8)
+            guard case .address = path else {
+                require(false, "the suggestion \(suggestion) is not an address", input: recipient)
+                return
+            }
+            let plain = domain.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x2E } && !domain.contains("xn--")
+            let again = classifier.classify(path: path, input: suggestion.description)
+            require(!plain || again.level == .none, "the suggestion \(suggestion) is flagged \(again.level)", input: recipient)
         }
     }
     for mode in [Mode.enforce, .logOnly] {
@@ -57,4 +69,8 @@ func check(_ classifier: Classifier, _ recipient: [UInt8], protected: [String], 
 
 func isSame(_ domain: String, orUnder parent: String) -> Bool {
     domain == parent || domain.hasSuffix("." + parent)
+}
+
+func unicode(_ domain: String) -> String {
+    domain.contains("xn--") ? Confusables.unicodeDomain(domain) ?? domain : domain
 }

@@ -16,17 +16,14 @@ public enum MilterSocket: Sendable, Equatable, CustomStringConvertible {
     ///   the libmilter one.
     public init(parsing spec: String) throws(MilterError) {
         guard let colon = spec.firstIndex(of: ":") else {
-            if spec.hasPrefix("/") { self = .unix(path: spec); return }
+            if spec.hasPrefix("/") { self = .unix(path: try Self.unixPath(spec, spec: spec)); return }
             throw MilterError(.invalidSocket, "\"\(spec)\": expected inet:PORT@HOST, inet6:PORT@HOST or unix:/path")
         }
         let scheme = spec[..<colon].lowercased()
         let rest = String(spec[spec.index(after: colon)...])
         switch scheme {
         case "unix", "local":
-            guard rest.hasPrefix("/"), rest.count > 1, !rest.utf8.contains(0) else {
-                throw MilterError(.invalidSocket, "\"\(spec)\": a unix socket needs an absolute path")
-            }
-            self = .unix(path: rest)
+            self = .unix(path: try Self.unixPath(rest, spec: spec))
         case "inet", "inet6":
             let (portText, host) = Self.splitPortHost(rest)
             guard let port = UInt16(portText), port > 0 else {
@@ -51,6 +48,14 @@ public enum MilterSocket: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The specification in libmilter's syntax, as `smfi_setconn` takes it.
+    /// The path of a unix socket: absolute, naming a file.
+    private static func unixPath(_ path: String, spec: String) throws(MilterError) -> String {
+        guard path.hasPrefix("/"), !path.hasSuffix("/"), !path.utf8.contains(0) else {
+            throw MilterError(.invalidSocket, "\"\(spec)\": a unix socket needs an absolute path to a file")
+        }
+        return path
+    }
+
     public var description: String {
         switch self {
         case let .inet(port, host): host.map { "inet:\(port)@\($0)" } ?? "inet:\(port)"

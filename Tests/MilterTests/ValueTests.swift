@@ -49,6 +49,9 @@ struct MilterSocketTests {
         ("inet:99999@127.0.0.1", "port must be a number"),
         ("tcp:8897", "unknown kind"),
         ("unix:relative.sock", "absolute path"),
+        ("/", "absolute path to a file"),
+        ("unix:/", "absolute path to a file"),
+        ("unix:/run/milter/", "absolute path to a file"),
         ("8897", "expected inet:PORT@HOST"),
         ("inet:8897@", "empty or invalid host"),
     ])

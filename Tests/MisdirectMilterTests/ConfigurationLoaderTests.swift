@@ -106,6 +106,7 @@ struct ConfigurationLoaderTests {
         ("actions:\n  high: [reject]\n", "bad.yml:2: actions.high: expected a single value, not a list or mapping"),
         ("socket_mode: 999\n", "bad.yml:1: socket_mode: \"999\" is not an octal mode such as 660"),
         ("socket_group: no-such-group-here\n", "bad.yml:1: socket_group: no group called \"no-such-group-here\" on this system"),
+        ("socket: /\n", "bad.yml:1: socket: \"/\": a unix socket needs an absolute path to a file"),
         ("socket: inet:99999@127.0.0.1\n", "bad.yml:1: socket: \"inet:99999@127.0.0.1\": the port must be a number from 1 to 65535"),
         ("trusted: [\"[192.0.2.1]\"]\n", "bad.yml:1: trusted: \"[192.0.2.1]\" is an address literal, not a domain"),
         ("mode: \"log\n\n  only\"\n", "bad.yml:1: mode: unknown mode \"log\\nonly\"; expected enforce or log-only"),

@@ -56,7 +56,9 @@ extension ProtectedIndex {
             if twoEditName != nil {
                 twoEditLengths.insert(labels: labelCount - 1, lengths: (bytes.count - 2)...(bytes.count + 2))
             }
-            if form != .trusted {
+            // A name can have up to 127 labels; the size masks count up to 63 (and an empty
+            // range would trap).
+            if form != .trusted, labelCount <= 64 {
                 for size in max(1, labelCount - 1)...min(63, labelCount + 1) {
                     tailSizes |= 1 << UInt64(size)
                     tailLengths.insert(labels: size, lengths: (bytes.count - 1)...(bytes.count + 1))

@@ -86,3 +86,14 @@ struct ClassifierTests {
         #expect(verdict.score == 0.95)
     }
 }
+
+struct ClassifierLimitsTests {
+    @Test("takes a protected name of more than 64 labels (up to 127 fit in 253 octets) without trapping")
+    func manyLabels() {
+        let deep = Array(repeating: "a", count: 100).joined(separator: ".") + ".mil"
+        #expect(EmailAddress.normalizeDomain(Array(deep.utf8)) == .success(deep))
+        let classifier = Classifier(protectedDomains: [deep, "army.mil"], trustedDomains: [], suffixes: Fixtures.suffixes)
+        #expect(classifier.classify(EmailAddress(localPart: "j", domain: "army.ml")).level == .high)
+        #expect(classifier.classify(EmailAddress(localPart: "j", domain: deep)).level == .none)
+    }
+}

@@ -137,10 +137,12 @@ struct Finding {
 }
 
 extension Classifier {
-    /// Only a real domain is suggested: one built from a long name can pass 253 octets, and a
-    /// skeleton can hold what no domain can.
+    /// Only a real domain is suggested: one built from a long name can pass 253 octets, a
+    /// skeleton can hold what no domain can, and one edit from a name can make an `xn--` label
+    /// that is not punycode.
     static func isSuggestible(_ domain: String) -> Bool {
-        if case .success = EmailAddress.normalizeDomain(Array(domain.utf8)) { true } else { false }
+        guard case .success = EmailAddress.normalizeDomain(Array(domain.utf8)) else { return false }
+        return !domain.contains("xn--") || Confusables.unicodeDomain(domain) != nil
     }
 }
 

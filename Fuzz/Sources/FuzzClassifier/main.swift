@@ -36,14 +36,11 @@ func check(_ classifier: Classifier, _ recipient: [UInt8], protected: [String], 
             require(verdict.rules == [.malformedAddress], "\(domain) is protected or trusted yet flagged \(verdict.rules)", input: recipient)
             return
         }
-        // Some findings name no domain that could be suggested: mixed-script, malformed-address
-        // (a label that is not valid punycode), a homoglyph whose skeleton is no domain, and any
-        // whose suggestion would pass 253 octets.
+        // A suspected domain, when there is one, is a valid domain under a protected one (a
+        // finding whose would-be suggestion is not a domain suggests nothing).
         if let suspected = verdict.suspectedDomain {
             require(suspected != domain && protected.contains { isSame(suspected, orUnder: $0) }, "suspected \(suspected) is not protected", input: recipient)
             require(EmailAddress.normalizeDomain(Array(suspected.utf8)) == .success(suspected), "suspected \(suspected) is not a domain", input: recipient)
-        } else {
-            require(domain.utf8.count > 240 || verdict.rules.allSatisfy { [.mixedScript, .malformedAddress, .homoglyph].contains($0) }, "flagged by \(verdict.rules) without a suspected domain", input: recipient)
         }
         if let suggestion = verdict.suggestedAddress {
             // The suggestion is an address; for a plain LDH name (what real typos are) it is one

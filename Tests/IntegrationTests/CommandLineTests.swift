@@ -154,4 +154,25 @@ struct CommandLineTests {
         #expect((sources.last?["error"] as? String)?.contains("ends early") == true)
         #expect(output.stderr.contains("cut.gz: the gzip data ends early"))
     }
+
+    static let malformedShapes: [([UInt8], String)] = [
+        (Array("mode: enforce\nmode: log-only\n".utf8), ":1: mode: key given more than once"),
+        (Array("actions:\n\thigh: reject\n".utf8), ":2: actions: not valid YAML"),
+        (Array("mode: lo".utf8) + [0x1B] + Array("g-only\n".utf8), ":1: mode: not valid YAML: control characters are not allowed (U+001B)"),
+        (Array("protected:\n  - arm".utf8) + [0xE9] + Array("e.fr\n".utf8), ":2: protected: not UTF-8 text (byte 0xE9)"),
+        (Array("socket: /\n".utf8), ":1: socket: \"/\": a unix socket needs an absolute path to a file"),
+        (Array("protected: [mil, g\u{200B}ov]\n".utf8), ":1: protected: \"g\u{200B}ov\" is not a domain: invisible character U+200B"),
+        (Array("mode: \"log\n\n  only\"\n".utf8), ":1: mode: unknown mode \"log\\nonly\""),
+    ]
+
+    @Test("serve exits 78 with file, line and key for every malformed shape of file", arguments: malformedShapes)
+    func malformedFiles(contents: [UInt8], expected: String) throws {
+        let path = FileManager.default.temporaryDirectory.path + "/malformed-\(UUID().uuidString).yml"
+        try Data(contents).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let output = try Command.run(MilterProcess.binary, ["serve", "--config", path])
+        #expect(output.status == 78)
+        #expect(output.stderr.hasPrefix("misdirect-milter: \(path)\(expected)"), "\(output.stderr)")
+        #expect(output.stderr.split(separator: "\n").count == 1, "one line")
+    }
 }

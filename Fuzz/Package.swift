@@ -13,7 +13,8 @@ let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
     ("FuzzHeader", [risk]),
     ("FuzzClassifier", [risk, milter]),
     ("FuzzMessageContext", [risk]),
-    // Compiles the executable's configuration files through symbolic links.
+    // Compiles the executable's configuration files (and the value types they use) through
+    // symbolic links: see Sources/FuzzConfiguration/main.swift.
     ("FuzzConfiguration", [risk, milter, .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams")]),
 ]
 

@@ -49,7 +49,9 @@ final class NeighbourhoodTable: @unchecked Sendable {
             precondition(inserted < expected, "more insertions than counted")
             inserted += 1
             let (word, bits) = NeighbourhoodTable.filterBits(NeighbourhoodTable.mixed(hash, length: length), words: UInt64(filter.count))
-            filter[word] |= bits
+            // Not `|=`: Swift 6.3.1 instruments that in-place access of a stored buffer of a
+            // ~Copyable value with an invalid bitcast under ThreadSanitizer, and cannot compile.
+            filter[word] = filter[word] | bits
             let finished = RangeHasher.finished(hash, length: length, space: space)
             let capacity = fingerprints.count
             var slot = NeighbourhoodTable.slot(finished, capacity: capacity)

@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // The C surface only: libmilter's mfapi.h plus a shim for what Swift cannot call.
@@ -44,6 +47,18 @@ let package = Package(
         // Pure parsing of past traffic for `replay`: Postfix log lines, message headers, mbox
         // framing. No I/O: the executable reads the files.
         .target(name: "MailHistory", dependencies: ["MisdirectionRisk"]),
+        // The correspondent store (I/O): who the organisation writes to, in SQLite (GRDB) or
+        // PostgreSQL (postgres-nio), with the background snapshot and write queue `serve` uses.
+        .target(
+            name: "CorrespondentHistory",
+            dependencies: [
+                "MisdirectionRisk",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // zlib's C surface, for reading gzip-rotated logs in `replay`.
         .systemLibrary(
             name: "CZlib",
@@ -57,6 +72,7 @@ let package = Package(
                 "Milter",
                 "MisdirectionRisk",
                 "MailHistory",
+                "CorrespondentHistory",
                 "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -76,12 +92,16 @@ let package = Package(
         .target(name: "MTADriver", path: "Tests/MTADriver"),
         .testTarget(name: "MilterTests", dependencies: ["Milter", "MTADriver"]),
         .testTarget(name: "MailHistoryTests", dependencies: ["MailHistory"]),
+        // A private PostgreSQL server on loopback for the store and integration tests.
+        .target(name: "PostgresHarness", path: "Tests/PostgresHarness"),
+        // The same store tests against SQLite and a private PostgreSQL; the background service.
+        .testTarget(name: "CorrespondentHistoryTests", dependencies: ["CorrespondentHistory", "MisdirectionRisk", "PostgresHarness"]),
         .testTarget(
             name: "MisdirectMilterTests",
             dependencies: ["misdirect-milter", "MisdirectionRisk"]
         ),
         // Runs the built binary inside a real Postfix on loopback. Needs root, postfix, swaks.
-        .testTarget(name: "IntegrationTests", dependencies: ["MTADriver"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["MTADriver", "PostgresHarness"]),
     ],
     swiftLanguageModes: [.v6]
 )

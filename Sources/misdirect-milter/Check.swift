@@ -95,7 +95,7 @@ struct Check: ParsableCommand {
             text += "; \(decision.explanation)"
             // A history fact behind another rule's finding: say which one applied.
             for reason in verdict.reasons.dropFirst() where reason.rule == .established || reason.rule == .firstContact {
-                text += "; \(reason.explanation)"
+                text += "; history: \(reason.explanation)"
             }
             text += " [\(verdict.rules.map(\.id).joined(separator: ","))]"
         }

@@ -20,7 +20,7 @@ final class FlakyStore: CorrespondentStore {
         case .failing: throw StoreError("connection refused")
         case .hanging:
             // Never answers, and ignores cancellation, like a stopped server.
-            while true { try? await Task.sleep(for: .seconds(3600)) }
+            await withUnsafeContinuation { (_: UnsafeContinuation<Void, Never>) in }
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresHarness
 import Testing
 
 /// A real Postfix with several smtpd listeners, each filtered by its own misdirect-milter
@@ -22,6 +23,18 @@ final class PostfixEnvironment: Sendable {
         case reload
         /// For the graceful-stop test, which stops it: no other test may use it.
         case lifecycle
+        /// Correspondent history in SQLite (established: 3 messages over 2 days); medium → tag,
+        /// high → reject.
+        case historySQLite = "history-sqlite"
+        /// Two MTAs sharing one PostgreSQL history (established: 3 messages on 1 day). B serves
+        /// metrics.
+        case historyA = "history-pg-a"
+        case historyB = "history-pg-b"
+
+        /// The profiles of the main suite.
+        static let standard: [Profile] = [.packaged, .enforce, .tag, .logOnly, .quarantine, .reload, .lifecycle]
+        /// The profiles of the history suite, with a private PostgreSQL server.
+        static let history: [Profile] = [.historySQLite, .historyA, .historyB]
     }
 
     @TaskLocal static var current: PostfixEnvironment?
@@ -31,6 +44,9 @@ final class PostfixEnvironment: Sendable {
     nonisolated(unsafe) let sink: SmtpSink
     nonisolated(unsafe) let milters: [Profile: MilterProcess]
     nonisolated(unsafe) let syslog: SyslogReceiver
+    /// The PostgreSQL server the history profiles share, when they run.
+    let postgres: PrivatePostgres?
+    let profiles: [Profile]
     let ports: [Profile: UInt16]
     /// Where the enforce profile serves Prometheus metrics.
     let metricsPort: UInt16
@@ -40,7 +56,13 @@ final class PostfixEnvironment: Sendable {
     /// The review mailbox of the quarantine profile.
     static let reviewMailbox = "review@example.org"
 
-    static func configuration(for profile: Profile, ports: [Profile: UInt16], metricsPort: UInt16, syslogPath: String) -> String? {
+    /// How long the history profiles wait for PostgreSQL: mail must never wait that long.
+    static let historyTimeout = 5
+
+    /// The database the PostgreSQL history profiles share.
+    static let historyDatabase = "misdirect"
+
+    static func configuration(for profile: Profile, root: String, ports: [Profile: UInt16], metricsPort: UInt16, syslogPath: String, postgresPort: UInt16?) -> String? {
         let base = Self.protectedDomains
         switch profile {
         case .packaged: return nil
@@ -63,6 +85,29 @@ final class PostfixEnvironment: Sendable {
             return base + Self.reloadConfiguration(high: "tag")
         case .lifecycle:
             return base + "log_target: stderr\n"
+        case .historySQLite:
+            return base + """
+                log_target: stderr
+                actions: {medium: tag, high: reject}
+                history:
+                  state_directory: \(root)/state-sqlite
+                  refresh_interval: 300ms
+                  flush_interval: 200ms
+
+                """
+        case .historyA, .historyB:
+            return base + """
+                log_target: stderr
+                actions: {medium: tag, high: reject}
+                \(profile == .historyB ? "metrics_listen: 127.0.0.1:\(metricsPort)\n" : "")history:
+                  backend: postgresql
+                  postgresql: {host: 127.0.0.1, port: \(postgresPort ?? 0), user: postgres, database: \(historyDatabase), tls: disable}
+                  established: {messages: 3, days: 1}
+                  refresh_interval: 300ms
+                  flush_interval: 200ms
+                  timeout: \(historyTimeout)s
+
+                """
         }
     }
 
@@ -94,35 +139,39 @@ final class PostfixEnvironment: Sendable {
         return url.appendingPathComponent("packaging/misdirect-milter.yml").path
     }
 
-    init() throws {
+    init(profiles: [Profile] = Profile.standard) throws {
         guard getuid() == 0 else {
             throw Command.Failure(description: "the Postfix integration tests run a private Postfix and need root")
         }
+        self.profiles = profiles
         root = "/tmp/misdirect-it-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: root + "/log", withIntermediateDirectories: true)
         var ports: [Profile: UInt16] = [:]
-        for profile in Profile.allCases { ports[profile] = try Loopback.freePort() }
+        for profile in profiles { ports[profile] = try Loopback.freePort() }
         self.ports = ports
         metricsPort = try Loopback.freePort()
         syslog = try SyslogReceiver(path: root + "/syslog.sock")
+        postgres = profiles.contains(.historyA) ? try PrivatePostgres() : nil
         var milters: [Profile: MilterProcess] = [:]
-        for profile in Profile.allCases where profile != .packaged {
+        for profile in profiles where profile != .packaged {
             milters[profile] = try MilterProcess(
                 name: profile.rawValue, root: root, socket: "unix:\(root)/\(profile.rawValue).sock",
-                configuration: Self.configuration(for: profile, ports: ports, metricsPort: metricsPort, syslogPath: syslog.path))
+                configuration: Self.configuration(
+                    for: profile, root: root, ports: ports, metricsPort: metricsPort, syslogPath: syslog.path, postgresPort: postgres?.port))
         }
-        milters[.packaged] = try Self.packagedMilter(root: root)
+        if profiles.contains(.packaged) { milters[.packaged] = try Self.packagedMilter(root: root) }
         self.milters = milters
         sink = SmtpSink(port: try Loopback.freePort(), directory: root + "/sink")
         postfix = PostfixInstance(
             root: root, relayPort: sink.port,
-            listeners: Profile.allCases.map { PostfixInstance.Listener(port: ports[$0]!, milter: milters[$0]!.postfixSocket) })
+            listeners: profiles.map { PostfixInstance.Listener(port: ports[$0]!, milter: milters[$0]!.postfixSocket) })
     }
 
     func start() throws {
-        if milters[.packaged]!.isListening {
-            throw Command.Failure(description: "something already listens on \(milters[.packaged]!.socket), the packaged configuration's socket")
+        if let packaged = milters[.packaged], packaged.isListening {
+            throw Command.Failure(description: "something already listens on \(packaged.socket), the packaged configuration's socket")
         }
+        try postgres?.createDatabase(Self.historyDatabase)
         try sink.start(log: root + "/log/sink.log")
         for milter in milters.values { try milter.start() }
         try postfix.start()
@@ -134,6 +183,7 @@ final class PostfixEnvironment: Sendable {
         for milter in milters.values { milter.stop() }
         sink.stop()
         syslog.close()
+        postgres?.destroy()
         if ProcessInfo.processInfo.environment["MISDIRECT_KEEP_TEST_DIRS"] == nil {
             try? FileManager.default.removeItem(atPath: root)
         }
@@ -167,10 +217,11 @@ final class PostfixEnvironment: Sendable {
 
 /// Starts a ``PostfixEnvironment`` for the suite it is applied to and stops it afterwards.
 struct PostfixEnvironmentTrait: SuiteTrait, TestScoping {
+    let profiles: [PostfixEnvironment.Profile]
     var isRecursive: Bool { false }
 
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        let environment = try PostfixEnvironment()
+        let environment = try PostfixEnvironment(profiles: profiles)
         defer { environment.stop() }
         do {
             try environment.start()
@@ -184,7 +235,10 @@ struct PostfixEnvironmentTrait: SuiteTrait, TestScoping {
 
 extension Trait where Self == PostfixEnvironmentTrait {
     /// Runs the suite against a private Postfix with misdirect-milter processes.
-    static var postfixEnvironment: Self { Self() }
+    static var postfixEnvironment: Self { Self(profiles: PostfixEnvironment.Profile.standard) }
+
+    /// The same with only `profiles`.
+    static func postfixEnvironment(_ profiles: [PostfixEnvironment.Profile]) -> Self { Self(profiles: profiles) }
 }
 
 /// The environment of the running suite.

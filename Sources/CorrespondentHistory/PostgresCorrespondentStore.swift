@@ -64,6 +64,10 @@ public final class PostgresCorrespondentStore: CorrespondentStore {
     }
 
     public func prepare() async throws {
+        try await translating { try await migrate() }
+    }
+
+    private func migrate() async throws {
         try await client.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
             try await connection.query(PostgresQuery(unsafeSQL: StoreSchema.metaTable), logger: logger)
@@ -83,6 +87,10 @@ public final class PostgresCorrespondentStore: CorrespondentStore {
     }
 
     public func record(_ observations: [Observation]) async throws {
+        try await translating { try await write(observations) }
+    }
+
+    private func write(_ observations: [Observation]) async throws {
         let batch = Batch(observations)
         guard !batch.domains.isEmpty else { return }
         let domains = batch.sortedDomains
@@ -109,6 +117,10 @@ public final class PostgresCorrespondentStore: CorrespondentStore {
     }
 
     public func facts(sinceDay: Int) async throws -> [String: CorrespondentFacts] {
+        try await translating { try await readFacts(sinceDay: sinceDay) }
+    }
+
+    private func readFacts(sinceDay: Int) async throws -> [String: CorrespondentFacts] {
         let rows = try await client.query("""
             SELECT recipient_domain, CAST(SUM(messages) AS BIGINT), COUNT(DISTINCT day), CAST(MIN(day) AS BIGINT), CAST(MAX(day) AS BIGINT)
             FROM correspondent_days WHERE day >= \(sinceDay) GROUP BY recipient_domain
@@ -121,6 +133,10 @@ public final class PostgresCorrespondentStore: CorrespondentStore {
     }
 
     public func report(for domain: String, sinceDay: Int) async throws -> CorrespondentReport {
+        try await translating { try await readReport(for: domain, sinceDay: sinceDay) }
+    }
+
+    private func readReport(for domain: String, sinceDay: Int) async throws -> CorrespondentReport {
         let pattern = StoreSchema.subdomainPattern(domain)
         var report = CorrespondentReport()
         let totals = try await client.query("""
@@ -153,6 +169,10 @@ public final class PostgresCorrespondentStore: CorrespondentStore {
     }
 
     public func forget(_ domain: String) async throws -> Int {
+        try await translating { try await delete(domain) }
+    }
+
+    private func delete(_ domain: String) async throws -> Int {
         let pattern = StoreSchema.subdomainPattern(domain)
         return try await client.withTransaction(logger: logger) { connection in
             var deleted = 0
@@ -171,6 +191,10 @@ public final class PostgresCorrespondentStore: CorrespondentStore {
     }
 
     public func prune(before day: Int) async throws -> Int {
+        try await translating { try await deleteDays(before: day) }
+    }
+
+    private func deleteDays(before day: Int) async throws -> Int {
         try await client.withTransaction(logger: logger) { connection in
             var deleted = 0
             let days = try await connection.query(
@@ -186,5 +210,23 @@ public final class PostgresCorrespondentStore: CorrespondentStore {
     public func close() async {
         runner.cancel()
         await runner.value
+    }
+
+    /// What went wrong, without the query text and bound values a `PSQLError` can carry: the
+    /// error class, the server's message, or the connection error.
+    static func describe(_ error: any Error) -> String {
+        guard let error = error as? PSQLError else { return "\(error)" }
+        if let message = error.serverInfo?[.message] { return "\(error.code): \(message)" }
+        if let underlying = error.underlying { return "\(error.code): \(underlying)" }
+        return "\(error.code)"
+    }
+
+    /// Runs a store call, turning postgres-nio's errors into ``StoreError``.
+    private func translating<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as PSQLError {
+            throw StoreError("PostgreSQL: \(Self.describe(error))")
+        }
     }
 }

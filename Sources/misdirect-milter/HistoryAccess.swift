@@ -8,9 +8,7 @@ import MisdirectionRisk
 enum HistoryAccess {
     /// A logger for the store's client that only says what matters.
     static var quietLogger: Logger {
-        var logger = Logger(label: "misdirect-milter.history")
-        logger.logLevel = .error
-        return logger
+        Logger(label: "misdirect-milter.history") { _ in MinimumLevelHandler(.error, forwardingTo: Logger(label: "misdirect-milter")) }
     }
 
     /// Runs `body` with the store, waiting at most `timeout` for each of prepare and `body`.

@@ -22,7 +22,8 @@ final class HistoryRuntime: Sendable {
         self.engines = engines
         self.logger = logger
         hasher = configuration.addresses ? try AddressHasher.loadOrCreateKey(at: configuration.addressKeyPath) : nil
-        let store = configuration.openStore(logger: logger)
+        // postgres-nio logs each failed connection attempt at info: keep only its warnings.
+        let store = configuration.openStore(logger: Logger(label: "misdirect-milter") { _ in MinimumLevelHandler(.warning, forwardingTo: logger) })
         // The snapshot is built on the refresh loop, off the SMTP path; `build` reads `self`
         // only through this box, filled once init is done.
         let box = Mutex<HistoryRuntime?>(nil)
@@ -106,6 +107,34 @@ final class HistoryRuntime: Sendable {
             MilterMetrics.recordHistoryDropped(count)
             logger.warning("history: queue full, oldest deliveries dropped", metadata: ["history.dropped": "\(count)"])
         }
+    }
+}
+
+/// Passes on what a library logs at `minimum` or above to another logger, dropping the rest
+/// whatever the process's log level.
+struct MinimumLevelHandler: LogHandler {
+    let minimum: Logger.Level
+    let target: Logger
+    var metadata: Logger.Metadata = [:]
+
+    init(_ minimum: Logger.Level, forwardingTo target: Logger) {
+        self.minimum = minimum
+        self.target = target
+    }
+
+    var logLevel: Logger.Level {
+        get { max(minimum, target.logLevel) }
+        set {}
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        guard event.level >= minimum else { return }
+        target.log(level: event.level, event.message, metadata: metadata.merging(event.metadata ?? [:]) { $1 }, source: event.source, file: event.file, function: event.function, line: event.line)
     }
 }
 

@@ -57,7 +57,7 @@ final class Recorder: Sendable {
 struct HistoryServiceTests {
     func service(_ store: any CorrespondentStore, recorder: Recorder, maximumPending: Int = 100) -> HistoryService {
         var settings = HistoryService.Settings()
-        settings.timeout = .milliseconds(300)
+        settings.timeout = .seconds(2)
         settings.maximumPending = maximumPending
         settings.batchSize = 3
         return HistoryService(store: store, settings: settings, onFacts: recorder.onFacts, onEvent: recorder.onEvent)
@@ -125,7 +125,7 @@ struct HistoryServiceTests {
         #expect(recorder.facts.withLock { $0 }.last?.keys.sorted() == ["a.com"])
         #expect(recorder.events.withLock { $0 }.contains("failed refresh first"))
         // Stopping still returns, reporting what could not be written.
-        #expect(await service.stop(flushTimeout: .milliseconds(500)) == 1)
+        #expect(await service.stop(flushTimeout: .seconds(1)) == 1)
     }
 
     @Test("a clean stop writes what is queued")

@@ -111,12 +111,16 @@ struct HistoryTests {
     @Test("PostgreSQL: what one MTA delivers, the other learns: a first message to a look-alike of it is flagged there")
     func sharedHistory() throws {
         let env = try environment()
-        let probe = { (label: String) throws -> RiskItems? in
+        // Each probe goes to a look-alike never written to before: a delivered probe is itself
+        // history, and three of them to one domain would establish it (3 messages on 1 day here).
+        let name = Array("partner-corp")
+        var variants = (1..<name.count).map { index in String(name[..<index] + name[(index + 1)...]) + ".com" }.makeIterator()
+        let probe = { (domain: String, label: String) throws -> RiskItems? in
             let subject = PostfixEnvironment.uniqueSubject(label)
-            _ = try env.send(via: .historyB, to: ["ops@partner-crop.com"], subject: subject)
+            _ = try env.send(via: .historyB, to: ["ops@\(domain)"], subject: subject)
             return env.sink.messages(withSubjectContaining: subject).first?.risk
         }
-        let before = try #require(try probe("shared before"))
+        let before = try #require(try probe("partner-crop.com", "shared before"))
         #expect(before.level == "none", "partner-crop.com looks like nothing protected")
 
         for index in 0..<3 {
@@ -125,7 +129,8 @@ struct HistoryTests {
         }
         var after: RiskItems?
         _ = try Command.waitUntil(timeout: .seconds(20)) {
-            after = try probe("shared after")
+            guard let domain = variants.next() else { return true }
+            after = try probe(domain, "shared after")
             return after?.level != "none"
         }
         let risk = try #require(after)

@@ -91,9 +91,13 @@ public final class PrivatePostgres: @unchecked Sendable {
         let pids = processes
         for pid in pids { kill(pid, SIGCONT) }
         for pid in pids { kill(pid, SIGKILL) }
-        // The postmaster leaves its pid file behind; pg_ctl start copes with a stale one.
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline, pids.contains(where: { kill($0, 0) == 0 && !Self.isZombie($0) }) { usleep(50_000) }
+        // The postmaster leaves its pid file behind, and in a container whose first process
+        // reaps nothing its pid lives on as a zombie, which the next start would take for a
+        // running server.
+        unlink(data + "/postmaster.pid")
+        unlink(directory + "/.s.PGSQL.\(port).lock")
     }
 
     private static func isZombie(_ pid: Int32) -> Bool {

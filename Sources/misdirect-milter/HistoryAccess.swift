@@ -34,6 +34,8 @@ enum HistoryAccess {
     /// is configured or the store cannot be read.
     static func snapshot(for engine: Engine) -> HistorySnapshot? {
         guard let history = engine.configuration.history else { return nil }
+        // Checking creates nothing: no SQLite file yet is no history yet.
+        guard history.exists else { return HistorySnapshot(like: engine.classifier) }
         let since = HistoryService.today() - history.service.retentionDays + 1
         do {
             let facts = try with(history, timeout: max(history.service.timeout, .seconds(5))) { store in

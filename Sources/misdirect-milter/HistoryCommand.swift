@@ -150,7 +150,7 @@ struct HistoryShow: ParsableCommand {
         let history = try HistoryCommand.configuration(of: engine, path: options.path)
         let key = HistorySnapshot.domainKey(domain)
         let since = HistoryService.today() - history.service.retentionDays + 1
-        let report = try HistoryCommand.run(history) { store in try await store.report(for: key, sinceDay: since) }
+        let report = history.exists ? try HistoryCommand.run(history) { store in try await store.report(for: key, sinceDay: since) } : CorrespondentReport()
         let snapshot = HistorySnapshot(facts: report.totals, threshold: history.threshold, typoRatio: history.typoRatio, like: engine.classifier)
         print(json ? Self.json(key, report: report, snapshot: snapshot) : Self.text(key, report: report, snapshot: snapshot, retention: history.service.retentionDays), terminator: "")
     }
@@ -217,7 +217,7 @@ struct HistoryForget: ParsableCommand {
         let engine = try options.loadEngine()
         let history = try HistoryCommand.configuration(of: engine, path: options.path)
         let key = HistorySnapshot.domainKey(domain)
-        let rows = try HistoryCommand.run(history) { store in try await store.forget(key) }
+        let rows = history.exists ? try HistoryCommand.run(history) { store in try await store.forget(key) } : 0
         HistoryAccess.restoreOwnership(history)
         print("forgot \(key) and its sub-domains: \(rows) row\(rows == 1 ? "" : "s") deleted from \(history.location)")
     }

@@ -60,6 +60,12 @@ struct HistoryConfiguration: Sendable, Equatable {
         }
     }
 
+    /// False for a SQLite history whose file was never created (nothing recorded yet).
+    var exists: Bool {
+        guard case .sqlite = backend else { return true }
+        return FileManager.default.fileExists(atPath: sqlitePath)
+    }
+
     /// Opens the store (nothing is read until it is used).
     func openStore(logger: Logger) -> any CorrespondentStore {
         switch backend {

@@ -118,16 +118,16 @@ final class PostfixEnvironment: Sendable {
 
     /// The packaged configuration as shipped: the source tree's, or the installed one named by
     /// `MISDIRECT_TEST_PACKAGED_CONFIG` (CI points it at the .deb's /etc file). Several checkouts
-    /// testing on one machine can set `MISDIRECT_TEST_PACKAGED_PORT` to move it off 8897;
-    /// nothing else in it changes.
+    /// testing on one machine can set `MISDIRECT_TEST_PACKAGED_PORT` to move it off 8897; its
+    /// history's state directory moves into the test's directory; nothing else changes.
     static func packagedMilter(root: String) throws -> MilterProcess {
         let source = ProcessInfo.processInfo.environment["MISDIRECT_TEST_PACKAGED_CONFIG"] ?? packagedConfigPath
-        guard let port = ProcessInfo.processInfo.environment["MISDIRECT_TEST_PACKAGED_PORT"] else {
-            return try MilterProcess(name: "packaged", root: root, socket: "inet:8897@127.0.0.1", configuration: nil, configPath: source)
-        }
+        let port = ProcessInfo.processInfo.environment["MISDIRECT_TEST_PACKAGED_PORT"] ?? "\(8897)"
         let socket = "inet:\(port)@127.0.0.1"
+        // Its history goes to the test's own directory, not the machine's /var/lib.
         let text = try String(contentsOfFile: source, encoding: .utf8)
             .replacingOccurrences(of: "\nsocket: inet:8897@127.0.0.1\n", with: "\nsocket: \(socket)\n")
+            .replacingOccurrences(of: "\n  state_directory: /var/lib/misdirect-milter\n", with: "\n  state_directory: \(root)/state-packaged\n")
         let path = "\(root)/packaged.yml"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return try MilterProcess(name: "packaged", root: root, socket: socket, configuration: nil, configPath: path)

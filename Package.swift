@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "misdirect-milter", targets: ["misdirect-milter"]),
         .executable(name: "misdirect-bench", targets: ["misdirect-bench"]),
         .executable(name: "misdirect-eval", targets: ["misdirect-eval"]),
+        .executable(name: "misdirect-history-bench", targets: ["misdirect-history-bench"]),
         .library(name: "Milter", targets: ["Milter"]),
         .library(name: "MisdirectionRisk", targets: ["MisdirectionRisk"]),
     ],
@@ -83,6 +84,11 @@ let package = Package(
         ),
         // Release-mode speed benchmark of the classifier against a linear scan (prints a table).
         .executableTarget(name: "misdirect-bench", dependencies: ["MisdirectionRisk"]),
+        // Decision latency with the correspondent history against without, in the same run.
+        .executableTarget(
+            name: "misdirect-history-bench",
+            dependencies: ["MisdirectionRisk", "CorrespondentHistory", .product(name: "Logging", package: "swift-log")]
+        ),
         // Recall and false positives on the labelled corpus in evaluation/ (prints a table).
         .executableTarget(name: "misdirect-eval", dependencies: ["MisdirectionRisk"]),
         .testTarget(name: "MisdirectionRiskTests", dependencies: ["MisdirectionRisk"]),

@@ -55,9 +55,11 @@ final class Recorder: Sendable {
 
 @Suite(.timeLimit(.minutes(1)))
 struct HistoryServiceTests {
-    func service(_ store: any CorrespondentStore, recorder: Recorder, maximumPending: Int = 100) -> HistoryService {
+    /// A service whose store calls time out after `timeout`: long, so a loaded machine never
+    /// trips it, except in the test of a store that never answers.
+    func service(_ store: any CorrespondentStore, recorder: Recorder, maximumPending: Int = 100, timeout: Duration = .seconds(30)) -> HistoryService {
         var settings = HistoryService.Settings()
-        settings.timeout = .seconds(2)
+        settings.timeout = timeout
         settings.maximumPending = maximumPending
         settings.batchSize = 3
         return HistoryService(store: store, settings: settings, onFacts: recorder.onFacts, onEvent: recorder.onEvent)
@@ -113,7 +115,7 @@ struct HistoryServiceTests {
         let fixture = try StoreFixture(.sqlite)
         let recorder = Recorder()
         let store = FlakyStore(try fixture.open())
-        let service = service(store, recorder: recorder)
+        let service = service(store, recorder: recorder, timeout: .seconds(3))
         service.record([delivery("a.com")])
         #expect(await service.flushNow())
         await service.refreshNow()

@@ -88,7 +88,7 @@ public final class HistorySnapshot: Sendable {
     /// - Parameter lowering: false when `established` runs in log-only mode: the drop to `low`
     ///   is reported, not made.
     public func assess(_ verdict: RecipientVerdict, lowering: Bool = true) -> RecipientVerdict {
-        guard !facts.isEmpty, let address = verdict.address, !address.isAddressLiteral, verdict.note == nil else { return verdict }
+        guard !facts.isEmpty, let address = verdict.address, !address.isAddressLiteral, !verdict.hasNote else { return verdict }
         let domain = Self.domainKey(address.domain)
         let own = correspondent(for: domain)
         let meant = verdict.suspectedDomain.flatMap { correspondent(for: Self.domainKey($0)) }

@@ -8,8 +8,10 @@ let package = Package(
         .executable(name: "misdirect-milter", targets: ["misdirect-milter"]),
         .executable(name: "misdirect-bench", targets: ["misdirect-bench"]),
         .executable(name: "misdirect-eval", targets: ["misdirect-eval"]),
+        .executable(name: "misdirect-history-bench", targets: ["misdirect-history-bench"]),
         .library(name: "Milter", targets: ["Milter"]),
         .library(name: "MisdirectionRisk", targets: ["MisdirectionRisk"]),
+        .library(name: "CorrespondentHistory", targets: ["CorrespondentHistory"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -17,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // The C surface only: libmilter's mfapi.h plus a shim for what Swift cannot call.
@@ -44,6 +49,18 @@ let package = Package(
         // Pure parsing of past traffic for `replay`: Postfix log lines, message headers, mbox
         // framing. No I/O: the executable reads the files.
         .target(name: "MailHistory", dependencies: ["MisdirectionRisk"]),
+        // The correspondent store (I/O): who the organisation writes to, in SQLite (GRDB) or
+        // PostgreSQL (postgres-nio), with the background snapshot and write queue `serve` uses.
+        .target(
+            name: "CorrespondentHistory",
+            dependencies: [
+                "MisdirectionRisk",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // zlib's C surface, for reading gzip-rotated logs in `replay`.
         .systemLibrary(
             name: "CZlib",
@@ -57,6 +74,7 @@ let package = Package(
                 "Milter",
                 "MisdirectionRisk",
                 "MailHistory",
+                "CorrespondentHistory",
                 "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -67,6 +85,11 @@ let package = Package(
         ),
         // Release-mode speed benchmark of the classifier against a linear scan (prints a table).
         .executableTarget(name: "misdirect-bench", dependencies: ["MisdirectionRisk"]),
+        // Decision latency with the correspondent history against without, in the same run.
+        .executableTarget(
+            name: "misdirect-history-bench",
+            dependencies: ["MisdirectionRisk", "CorrespondentHistory", .product(name: "Logging", package: "swift-log")]
+        ),
         // Recall and false positives on the labelled corpus in evaluation/ (prints a table).
         .executableTarget(name: "misdirect-eval", dependencies: ["MisdirectionRisk"]),
         .testTarget(name: "MisdirectionRiskTests", dependencies: ["MisdirectionRisk"]),
@@ -76,12 +99,16 @@ let package = Package(
         .target(name: "MTADriver", path: "Tests/MTADriver"),
         .testTarget(name: "MilterTests", dependencies: ["Milter", "MTADriver"]),
         .testTarget(name: "MailHistoryTests", dependencies: ["MailHistory"]),
+        // A private PostgreSQL server on loopback for the store and integration tests.
+        .target(name: "PostgresHarness", path: "Tests/PostgresHarness"),
+        // The same store tests against SQLite and a private PostgreSQL; the background service.
+        .testTarget(name: "CorrespondentHistoryTests", dependencies: ["CorrespondentHistory", "MisdirectionRisk", "PostgresHarness"]),
         .testTarget(
             name: "MisdirectMilterTests",
             dependencies: ["misdirect-milter", "MisdirectionRisk"]
         ),
         // Runs the built binary inside a real Postfix on loopback. Needs root, postfix, swaks.
-        .testTarget(name: "IntegrationTests", dependencies: ["MTADriver"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["MTADriver", "PostgresHarness"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -15,7 +15,10 @@ let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
     ("FuzzMessageContext", [risk]),
     // Compiles the executable's configuration files (and the value types they use) through
     // symbolic links: see Sources/FuzzConfiguration/main.swift.
-    ("FuzzConfiguration", [risk, milter, .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams")]),
+    ("FuzzConfiguration", [
+        risk, milter, .product(name: "CorrespondentHistory", package: "misdirect-milter"),
+        .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
+    ]),
 ]
 
 let package = Package(

@@ -27,12 +27,16 @@ public struct PostfixLogParser {
     private var pending: [String: Pending] = [:]
     private var sequence = 0
     private let maximumPending: Int
+    private let deliveredOnly: Bool
 
     /// The delivery agents whose `to=<…>` lines count, by the last part of the program name.
     public static let deliveryAgents: Set<String> = ["smtp", "lmtp", "local", "virtual", "pipe"]
 
-    public init(maximumPending: Int = 100_000) {
+    /// - Parameter deliveredOnly: count only `status=sent` attempts (what really went out, for
+    ///   `history import`), not bounces and deferrals.
+    public init(maximumPending: Int = 100_000, deliveredOnly: Bool = false) {
         self.maximumPending = max(2, maximumPending)
+        self.deliveredOnly = deliveredOnly
     }
 
     /// Reads one line (without its newline) and hands over any message it completes.
@@ -40,7 +44,9 @@ public struct PostfixLogParser {
         linesRead += 1
         guard let (program, queueID, rest) = Self.split(line) else { return }
         if Self.hasPrefix(rest, "to=<") {
-            guard Self.deliveryAgents.contains(program), let address = Self.address(rest, after: 4) else { return }
+            guard Self.deliveryAgents.contains(program), let address = Self.address(rest, after: 4),
+                  !deliveredOnly || Self.contains(rest, ", status=sent ")
+            else { return }
             linesUsed += 1
             update(queueID, emit: emit) { message in
                 if !message.recipients.contains(address) { message.recipients.append(address) }
@@ -129,6 +135,19 @@ public struct PostfixLogParser {
                 index += 1
             }
             return true
+        }
+    }
+
+    static func contains(_ bytes: UnsafeBufferPointer<UInt8>, _ needle: StaticString) -> Bool {
+        let length = needle.utf8CodeUnitCount
+        guard bytes.count >= length else { return false }
+        return needle.withUTF8Buffer { expected in
+            var start = 0
+            while start + length <= bytes.count {
+                if hasPrefix(UnsafeBufferPointer(rebasing: bytes[start...]), needle) { return true }
+                start += 1
+            }
+            return false
         }
     }
 

@@ -54,9 +54,10 @@ public struct RecipientVerdict: Sendable, Hashable {
     }
 
     init(address: EmailAddress?, givenInput: String?, suspectedDomain: String?, reasons: [Reason], namedAddress: EmailAddress? = nil) {
-        // `odd-one-out` raises a look-alike found by another rule, or is the finding itself.
-        let hasLookAlike = reasons.contains { !$0.rule.raisesLevel && $0.rule != .oddOneOut }
-        func isRaise(_ reason: Reason) -> Bool { reason.rule.raisesLevel || (reason.rule == .oddOneOut && hasLookAlike) }
+        // `odd-one-out` and `first-contact` raise a look-alike found by another rule, or are the
+        // finding themselves; `established` only lowers one.
+        let hasLookAlike = reasons.contains { !$0.rule.raisesLevel && !$0.rule.raisesOrFinds && $0.rule != .established }
+        func isRaise(_ reason: Reason) -> Bool { reason.rule.raisesLevel || (reason.rule.raisesOrFinds && hasLookAlike) }
         let sorted = reasons.count < 2 ? reasons : reasons.enumerated().sorted { a, b in
             let aLast = isRaise(a.element), bLast = isRaise(b.element)
             if aLast != bLast { return !aLast }

@@ -49,14 +49,26 @@ public struct Rule: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The message carries attachments: raises every flagged recipient one level.
     public static let attachment = Rule("attachment")
 
+    // MARK: Correspondent history (see ``HistorySnapshot``)
+
+    /// A domain nobody here has (yet) written to enough, that looks like an established
+    /// correspondent: raises a look-alike one level, or flags an unflagged one `medium`.
+    public static let firstContact = Rule("first-contact")
+    /// The look-alike's domain is itself an established correspondent (a real partner on
+    /// `.ml`): the verdict drops to `low`.
+    public static let established = Rule("established")
+
     /// Every rule this version knows, for validating configuration.
     public static let all: [Rule] = [
         .typo, .doubleTypo, .suffixConfusion, .structure, .homoglyph, .mixedScript, .bitflip, .malformedAddress,
-        .oddOneOut, .displayName, .replyTo, .sensitivity, .attachment,
+        .oddOneOut, .displayName, .replyTo, .sensitivity, .attachment, .firstContact, .established,
     ]
 
     /// True for rules that only raise the level of what other rules found.
     public var raisesLevel: Bool { self == .sensitivity || self == .attachment }
+
+    /// True for rules that raise what another rule found, or are the finding when alone.
+    public var raisesOrFinds: Bool { self == .oddOneOut || self == .firstContact }
 
     public var description: String { id }
     public static func < (lhs: Rule, rhs: Rule) -> Bool { lhs.id < rhs.id }

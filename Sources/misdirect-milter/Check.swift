@@ -1,4 +1,5 @@
 import ArgumentParser
+import CorrespondentHistory
 import Foundation
 import MisdirectionRisk
 
@@ -10,7 +11,9 @@ struct Check: ParsableCommand {
             Reads them from the arguments, or one per line from standard input when none are given. \
             With --message, reads an RFC 5322 message instead: its To, Cc and Bcc recipients are \
             classified with the context of its headers (other recipients, sender, display names, \
-            Reply-To, protective markings, attachments), as the milter does at end of message.
+            Reply-To, protective markings, attachments), as the milter does at end of message. \
+            With history configured, the correspondent history is read first (first-contact, \
+            established); if the store cannot be read, the check goes on without it.
             """
     )
 
@@ -21,6 +24,9 @@ struct Check: ParsableCommand {
 
     @Option(help: ArgumentHelp("An RFC 5322 message file to check as a whole.", valueName: "file"))
     var message: String?
+
+    @Flag(help: "Do not read the correspondent history, even when configured.")
+    var noHistory = false
 
     @Argument(help: ArgumentHelp("Addresses (user@domain) or bare domains.", valueName: "address"))
     var addresses: [String] = []
@@ -33,6 +39,7 @@ struct Check: ParsableCommand {
 
     func run() throws {
         let engine = try options.loadEngine()
+        let history = noHistory ? nil : HistoryAccess.snapshot(for: engine)
         if let message {
             let text: String
             do {
@@ -41,8 +48,8 @@ struct Check: ParsableCommand {
                 printError("misdirect-milter: \(message): cannot read the message")
                 throw ExitCode(ExitStatus.noInput)
             }
-            for (input, decision) in Self.decisions(forMessage: text, engine: engine) {
-                print(json ? CheckReport(input: input, decision: decision).jsonLine() : Self.line(input: input, decision: decision))
+            for (input, decision) in Self.decisions(forMessage: text, engine: engine, history: history) {
+                print(output(input: input, decision: decision, history: history))
             }
             return
         }
@@ -50,18 +57,28 @@ struct Check: ParsableCommand {
         for raw in inputs {
             let input = raw.trimmingCharacters(in: .whitespaces)
             if input.isEmpty || input.hasPrefix("#") { continue }
-            let verdict = engine.classifier.classify(path: EmailAddress.parseAddressOrDomain(input), input: input)
-            let decision = engine.policy.decide(verdict)
-            print(json ? CheckReport(input: input, decision: decision).jsonLine() : Self.line(input: input, decision: decision))
+            let verdict = engine.classify(path: EmailAddress.parseAddressOrDomain(input), input: input, history: history)
+            print(output(input: input, decision: engine.policy.decide(verdict), history: history))
         }
+    }
+
+    private func output(input: String, decision: Decision, history: HistorySnapshot?) -> String {
+        guard json else { return Self.line(input: input, decision: decision) }
+        var report = CheckReport(input: input, decision: decision)
+        if let history {
+            report.history = .some(CheckReport.HistoryReport(decision.verdict.address.flatMap { history.correspondent(for: HistorySnapshot.domainKey($0.domain)) }))
+        }
+        return report.jsonLine()
     }
 
     /// The decisions the milter would reach at end of message for a message's recipients (To,
     /// Cc, Bcc), then its flagged Reply-To addresses, each with the text it is shown under.
-    static func decisions(forMessage text: String, engine: Engine) -> [(String, Decision)] {
+    static func decisions(forMessage text: String, engine: Engine, history: HistorySnapshot? = nil) -> [(String, Decision)] {
         let context = MessageContext(headers: MessageContext.headerFields(ofMessage: text), envelopeSender: nil)
         let recipients = context.recipients.compactMap(\.address)
-        let verdicts = recipients.map { engine.classifier.classify($0) }
+        let verdicts = recipients.map { address in
+            engine.classify(path: .address(address), input: address.description, history: history)
+        }
         let assessment = engine.classifier.assess(verdicts, context: context)
         return assessment.verdicts.map { ($0.input, engine.policy.decide($0)) }
             + assessment.replyTo.map { ("Reply-To \($0.input)", engine.policy.decide($0)) }
@@ -75,7 +92,12 @@ struct Check: ParsableCommand {
         if verdict.reasons.isEmpty {
             if let note = verdict.note { text += "; \(note)" }
         } else {
-            text += "; \(decision.explanation) [\(verdict.rules.map(\.id).joined(separator: ","))]"
+            text += "; \(decision.explanation)"
+            // A history fact behind another rule's finding: say which one applied.
+            for reason in verdict.reasons.dropFirst() where reason.rule == .established || reason.rule == .firstContact {
+                text += "; history: \(reason.explanation)"
+            }
+            text += " [\(verdict.rules.map(\.id).joined(separator: ","))]"
         }
         return text
     }
@@ -98,6 +120,33 @@ struct CheckReport: Encodable {
     let note: String?
     let action: String
     let mode: String
+    /// What the correspondent history knows of the domain; only encoded when history was read.
+    var history: HistoryReport??
+
+    /// The `history` object: the facts of the domain (or the parent they are about), or null
+    /// when it is unknown.
+    struct HistoryReport: Encodable {
+        let domain: String
+        let messages: Int
+        let days: Int
+        let firstSeen: String
+        let lastSeen: String
+        let established: Bool
+
+        init?(_ correspondent: HistorySnapshot.Correspondent?) {
+            guard let correspondent else { return nil }
+            domain = correspondent.domain
+            messages = correspondent.facts.messages
+            days = correspondent.facts.days
+            firstSeen = CorrespondentFacts.date(ofDay: correspondent.facts.firstDay)
+            lastSeen = CorrespondentFacts.date(ofDay: correspondent.facts.lastDay)
+            established = correspondent.isEstablished
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case domain, messages, days, firstSeen = "first_seen", lastSeen = "last_seen", established
+        }
+    }
 
     init(input: String, decision: Decision) {
         let verdict = decision.verdict
@@ -114,7 +163,7 @@ struct CheckReport: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case address, domain, level, score, suspected, didYouMean = "did_you_mean", reasons, note, action, mode
+        case address, domain, level, score, suspected, didYouMean = "did_you_mean", reasons, note, action, mode, history
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -129,6 +178,7 @@ struct CheckReport: Encodable {
         try container.encode(note, forKey: .note)
         try container.encode(action, forKey: .action)
         try container.encode(mode, forKey: .mode)
+        if let history { try container.encode(history, forKey: .history) }
     }
 
     func jsonLine() -> String {

@@ -37,6 +37,7 @@ struct ConfigCheck: ParsableCommand {
         ]
         if let metrics = configuration.metricsListen { parts.append("metrics http://\(metrics)/metrics") }
         if let user = configuration.user { parts.append("user \(user)") }
+        if let history = configuration.history { parts.append("history \(history.location)") }
         return "\(path): OK; " + parts.joined(separator: ", ")
     }
 }

@@ -77,6 +77,10 @@ struct Configuration: Sendable {
     /// `review`: where reviewers get flagged mail; nil when not configured.
     var review: ReviewConfiguration?
 
+    /// `history`: the correspondent history (`first-contact`, `established`); nil when not
+    /// configured.
+    var history: HistoryConfiguration?
+
     /// The policy this configuration describes.
     var policy: Policy { Policy(mode: mode, actions: actions, rules: rules) }
 }

@@ -11,7 +11,7 @@ enum ConfigurationLoader {
     static let keys = [
         "socket", "socket_mode", "socket_group", "tcp_front_end", "mode", "protected", "trusted", "actions", "rules",
         "public_suffix_list", "log_level", "log_target", "syslog_facility", "syslog_socket", "metrics_listen", "user", "group",
-        "review", "sender_override",
+        "review", "sender_override", "history",
     ]
 
     /// Reads and parses the file at `path`.
@@ -89,6 +89,8 @@ enum ConfigurationLoader {
                 configuration.senderOverride = try reader.senderOverride(value, key: key)
             case "rules":
                 configuration.rules = try reader.rules(value, key: key)
+            case "history":
+                configuration.history = try reader.history(value, key: key)
             case "public_suffix_list":
                 configuration.publicSuffixListPath = try reader.string(value, key: key)
             case "log_level":

@@ -34,6 +34,15 @@ struct Engine: Sendable {
         return Engine(configuration: configuration, classifier: classifier, generation: generation)
     }
 
+    /// A recipient's verdict, with what the correspondent history says when there is one.
+    func classify(path: ParsedPath, input: String, history: HistorySnapshot?) -> RecipientVerdict {
+        let verdict = classifier.classify(path: path, input: input)
+        return history?.assess(verdict, lowering: historyLowers) ?? verdict
+    }
+
+    /// `established` lowers look-alikes unless the rule is tried in log-only mode.
+    var historyLowers: Bool { configuration.rules[.established]?.mode != .logOnly }
+
     /// Reads the configuration file and builds an engine from it.
     static func load(path: String, generation: Int) throws(ConfigurationError) -> Engine {
         try load(ConfigurationLoader.load(path: path), file: path, generation: generation)

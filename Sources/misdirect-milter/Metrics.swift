@@ -81,8 +81,9 @@ enum MilterMetrics {
     }
 
     /// The text exposition, with the gauges read at scrape time brought up to date.
-    static func exposition(_ registry: PrometheusCollectorRegistry) -> [UInt8] {
+    static func exposition(_ registry: PrometheusCollectorRegistry, history: HistoryRuntime? = nil) -> [UInt8] {
         Gauge(label: "misdirect_connections_open").record(MilterServer.liveSessions)
+        if let history { publishHistory(history) }
         return registry.emitToBuffer()
     }
 }

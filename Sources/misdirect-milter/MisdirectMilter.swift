@@ -14,7 +14,7 @@ struct MisdirectMilter: ParsableCommand {
             accepted message gets an X-Misdirection-Risk header.
             """,
         version: "0.1.0",
-        subcommands: [Serve.self, Check.self, Replay.self, ConfigCommand.self, Held.self]
+        subcommands: [Serve.self, Check.self, Replay.self, ConfigCommand.self, Held.self, HistoryCommand.self]
     )
 }
 

@@ -25,6 +25,8 @@ final class MisdirectionSession: MilterSession {
     let engine: Engine
     let logger: Logger
     private let notifier: ReviewNotifier?
+    /// The correspondent history, when configured: read at RCPT, added to at end of message.
+    let history: HistoryRuntime?
     var message = MessageState()
 
     /// What is known about the message in progress.
@@ -50,12 +52,15 @@ final class MisdirectionSession: MilterSession {
         }
     }
 
-    /// - Parameter notifier: sends notices of held mail to the review mailbox; nil when the
-    ///   configuration at start had no review mailbox.
-    init(engine: Engine, logger: Logger, notifier: ReviewNotifier?) {
+    /// - Parameters:
+    ///   - notifier: sends notices of held mail to the review mailbox; nil when the
+    ///     configuration at start had no review mailbox.
+    ///   - history: the correspondent history; nil when not configured.
+    init(engine: Engine, logger: Logger, notifier: ReviewNotifier?, history: HistoryRuntime? = nil) {
         self.engine = engine
         self.logger = logger
         self.notifier = notifier
+        self.history = history
     }
 
     func envelopeSender(_ arguments: [[UInt8]], context: MilterContext) -> MilterResponse {
@@ -69,7 +74,7 @@ final class MisdirectionSession: MilterSession {
     func envelopeRecipient(_ arguments: [[UInt8]], context: MilterContext) -> MilterResponse {
         let raw = arguments.first ?? []
         let input = String(decoding: raw, as: UTF8.self)
-        let verdict = engine.classifier.classify(path: EmailAddress.parsePath(raw), input: input)
+        let verdict = engine.classify(path: EmailAddress.parsePath(raw), input: input, history: history?.snapshot)
         let decision = engine.policy.decide(verdict)
         MilterMetrics.record(decision)
         message.decisions.append(decision)
@@ -138,6 +143,7 @@ final class MisdirectionSession: MilterSession {
             return .tempfail
         }
         MilterMetrics.recordMessage(outcome: action == .quarantine ? "held" : "delivered")
+        if action != .quarantine { recordDelivery() }
         if message.forgedHeaders > 0 { MilterMetrics.recordForgedHeaders(message.forgedHeaders) }
         logEndOfMessage(queueID: queueID, action: action)
         for decision in replyTo { log(decision, queueID: queueID, role: "reply-to") }

@@ -34,19 +34,20 @@ struct Serve: ParsableCommand {
             logger.warning("no protected domains configured: nothing will be flagged", metadata: ["config.file": "\(options.path)"])
         }
 
+        let store = EngineStore(engine)
+        let history = Self.openHistory(configuration, engines: store, logger: logger)
         var metricsServer: MetricsServer?
         if let address = configuration.metricsListen {
             let registry = MilterMetrics.bootstrapPrometheus()
             MilterMetrics.publishGeneration(engine.generation)
             do {
-                metricsServer = try MetricsServer(address: address) { MilterMetrics.exposition(registry) }
+                metricsServer = try MetricsServer(address: address) { MilterMetrics.exposition(registry, history: history) }
             } catch {
                 logger.critical("cannot serve metrics", metadata: ["metrics.listen": "\(address)", "error": "\(error)"])
                 throw ExitCode(ExitStatus.unavailable)
             }
         }
 
-        let store = EngineStore(engine)
         let milterConfiguration = MilterConfiguration(
             name: "misdirect-milter",
             socket: configuration.socket,
@@ -60,7 +61,7 @@ struct Serve: ParsableCommand {
         let notifier = configuration.review.map { _ in ReviewNotifier(logger: logger) }
         let timed = metricsServer != nil
         let server = MilterServer(configuration: milterConfiguration) {
-            let session = MisdirectionSession(engine: store.current, logger: logger, notifier: notifier)
+            let session = MisdirectionSession(engine: store.current, logger: logger, notifier: notifier, history: history)
             return timed ? TimedSession(session) : session
         }
         let signals = SignalWatcher()
@@ -90,6 +91,11 @@ struct Serve: ParsableCommand {
             metricsServer.start()
             started["metrics.listen"] = "\(metricsServer.address)"
         }
+        if let history {
+            // After the privilege drop: the SQLite file belongs to the user the milter runs as.
+            history.start()
+            started["history.store"] = "\(history.configuration.location)"
+        }
         logger.notice("started", metadata: started)
 
         let loop = Thread {
@@ -107,6 +113,7 @@ struct Serve: ParsableCommand {
             switch signals.next() {
             case .reload:
                 reload(store, logger: logger)
+                history?.rebuild()
             case .stop where !stopping:
                 // Stop accepting, let the connections in flight finish (libmilter serves them
                 // only while its loop runs), then end the loop.
@@ -122,6 +129,8 @@ struct Serve: ParsableCommand {
                 continue
             case .loopEnded:
                 logger.notice("stopped", metadata: ["sessions.left": "\(MilterServer.liveSessions)"])
+                // Every session is done: what they delivered is queued; write it before exiting.
+                history?.stop()
                 if !stopping { throw ExitCode(ExitStatus.software) }
                 return
             }
@@ -156,7 +165,24 @@ struct Serve: ParsableCommand {
         if old.logDestination != new.logDestination { keys.append("log_target") }
         if old.metricsListen != new.metricsListen { keys.append("metrics_listen") }
         if old.user != new.user || old.group != new.group { keys.append("user/group") }
+        switch (old.history, new.history) {
+        case (nil, nil): break
+        case let (old?, new?) where !new.needsRestart(from: old): break
+        default: keys.append("history")
+        }
         return keys
+    }
+
+    /// The correspondent history, when configured. A history that cannot be set up (its address
+    /// key unreadable) is logged and left out: mail never waits for it.
+    static func openHistory(_ configuration: Configuration, engines: EngineStore, logger: Logger) -> HistoryRuntime? {
+        guard let history = configuration.history else { return nil }
+        do {
+            return try HistoryRuntime(configuration: history, engines: engines, logger: logger)
+        } catch {
+            logger.error("history unavailable; running without it", metadata: ["error": "\(error)"])
+            return nil
+        }
     }
 
     static func summary(_ engine: Engine, path: String) -> Logger.Metadata {

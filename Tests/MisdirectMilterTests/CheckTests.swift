@@ -50,6 +50,38 @@ struct CheckTests {
     }
 }
 
+extension CheckTests {
+    var history: HistorySnapshot {
+        HistorySnapshot(facts: [
+            "army.mil": CorrespondentFacts(messages: 40, days: 12, firstDay: 20_000, lastDay: 20_011),
+            "partner.ml": CorrespondentFacts(messages: 14, days: 9, firstDay: 20_003, lastDay: 20_011),
+        ], like: engine.classifier)
+    }
+
+    func decide(_ input: String, history: HistorySnapshot) -> Decision {
+        engine.policy.decide(engine.classify(path: EmailAddress.parseAddressOrDomain(input), input: input, history: history))
+    }
+
+    @Test("check says which history fact applied")
+    func historyLines() {
+        let output = ["x@army.il", "desk@partner.ml"].map { Check.line(input: $0, decision: decide($0, history: history)) }
+        #expect(output.joined(separator: "\n") == """
+            x@army.il: high (score 0.80) -> reject; army.il looks like a misspelling of army.mil; did you mean x@army.mil?; history: first message to army.il, while army.mil is an established correspondent (40 messages over 12 days, 2024-10-04 to 2024-10-15): one level higher [suffix-confusion,first-contact]
+            desk@partner.ml: low (score 0.30) -> accept; partner.ml looks like a misspelling of partner.mil; did you mean desk@partner.mil?; history: partner.ml is an established correspondent (14 messages over 9 days, 2024-10-07 to 2024-10-15): lowered to low [suffix-confusion,established]
+            """)
+    }
+
+    @Test("check --json carries what history knows of the domain, null when nothing")
+    func historyJSON() {
+        var report = CheckReport(input: "desk@partner.ml", decision: decide("desk@partner.ml", history: history))
+        report.history = .some(CheckReport.HistoryReport(history.correspondent(for: "partner.ml")))
+        #expect(report.jsonLine().contains(#""history":{"days":9,"domain":"partner.ml","established":true,"first_seen":"2024-10-07","last_seen":"2024-10-15","messages":14},"#), "\(report.jsonLine())")
+        var unknown = CheckReport(input: "x@new.example", decision: decide("x@new.example", history: history))
+        unknown.history = .some(CheckReport.HistoryReport(history.correspondent(for: "new.example")))
+        #expect(unknown.jsonLine().contains(#""history":null,"#), "\(unknown.jsonLine())")
+    }
+}
+
 struct MessageRefusalTests {
     @Test("refusing a whole message names each raised recipient and its reasons")
     func reply() {

@@ -198,4 +198,67 @@ struct ConfigurationLoaderTests {
         #expect(try ConfigurationLoader.parse("sender_override: true\n", file: "x").senderOverride == SenderOverride())
         #expect(try ConfigurationLoader.parse("", file: "x").logTarget == .syslog)
     }
+
+    @Test("reads the history section; absent, false or null turns it off")
+    func history() throws {
+        let configuration = try ConfigurationLoader.parse("""
+            history:
+              backend: postgresql
+              postgresql: {host: /run/postgresql, port: 5433, user: mta, database: mail, tls: disable}
+              record: authenticated
+              addresses: true
+              established: {messages: 5, days: 3}
+              typo_ratio: 50
+              retention_days: 90
+              refresh_interval: 500ms
+              flush_interval: 2m
+              timeout: 1.5s
+            """, file: "history.yml")
+        let history = try #require(configuration.history)
+        guard case .postgresql(let settings) = history.backend else {
+            Issue.record("expected postgresql, got \(history.backend)")
+            return
+        }
+        #expect(settings.host == "/run/postgresql" && settings.port == 5433 && settings.user == "mta" && settings.database == "mail")
+        #expect(settings.tls == .disable)
+        #expect(settings.connectTimeout == .milliseconds(1500))
+        #expect(history.scope == .authenticated)
+        #expect(history.addresses)
+        #expect(history.threshold == EstablishedThreshold(messages: 5, days: 3))
+        #expect(history.typoRatio == 50)
+        #expect(history.service.retentionDays == 90)
+        #expect(history.service.refreshInterval == .milliseconds(500))
+        #expect(history.service.flushInterval == .seconds(120))
+        #expect(history.location == "postgresql mta@/run/postgresql:5433/mail")
+
+        let defaults = try #require(try ConfigurationLoader.parse("history: true\n", file: "t.yml").history)
+        #expect(defaults.backend == .sqlite)
+        #expect(defaults.sqlitePath == "/var/lib/misdirect-milter/history.sqlite")
+        #expect(defaults.threshold == EstablishedThreshold(messages: 3, days: 2))
+        #expect(try ConfigurationLoader.parse("history: false\n", file: "t.yml").history == nil)
+        #expect(try ConfigurationLoader.parse("protected: [mil]\n", file: "t.yml").history == nil)
+    }
+
+    @Test("names the line and key of a bad history section", arguments: [
+        ("history:\n  backend: mysql\n", "h.yml:2: history.backend: unknown backend \"mysql\"; expected sqlite or postgresql"),
+        ("history:\n  retension_days: 30\n", "h.yml:2: history.retension_days: unknown key; did you mean \"retention_days\"?"),
+        ("history:\n  refresh_interval: soon\n", "h.yml:2: history.refresh_interval: \"soon\" is not a duration such as 500ms, 2s, 5m or 1h"),
+        ("history:\n  established: {messages: 0}\n", "h.yml:2: history.established.messages: \"0\" is not a whole number of at least 1"),
+        ("history:\n  record: outbound\n", "h.yml:2: history.record: unknown value \"outbound\"; expected all or authenticated"),
+        ("history:\n  state_directory: var/lib\n", "h.yml:2: history.state_directory: expected an absolute path"),
+        ("history:\n  postgresql: {password_file: /nonexistent/pw}\n", "h.yml:2: history.postgresql.password_file: cannot read /nonexistent/pw"),
+    ])
+    func historyErrors(text: String, expected: String) {
+        Self.expectError(parsing: text, file: "h.yml", startingWith: expected)
+    }
+
+    @Test("a reload cannot move the history store, but can change its thresholds")
+    func historyReload() throws {
+        let old = try ConfigurationLoader.parse("history: {established: {messages: 3, days: 2}}\n", file: "a.yml")
+        let thresholds = try ConfigurationLoader.parse("history: {established: {messages: 5, days: 2}, typo_ratio: 10}\n", file: "b.yml")
+        let moved = try ConfigurationLoader.parse("history: {state_directory: /srv/history}\n", file: "c.yml")
+        #expect(Serve.restartOnlyChanges(from: old, to: thresholds).isEmpty)
+        #expect(Serve.restartOnlyChanges(from: old, to: moved) == ["history"])
+        #expect(Serve.restartOnlyChanges(from: old, to: Configuration()) == ["history"])
+    }
 }

@@ -1,6 +1,6 @@
 // The configuration loader, compiled from the executable's own files through symbolic links:
 // Configuration*.swift, ConfigurationLoader*.swift and the files of the value types they use
-// (LogSink, LineLogHandler, MetricsServer). If the loader comes to use another type of the
+// (LogSink, LineLogHandler, MetricsServer, HistoryConfiguration). If the loader comes to use another type of the
 // executable, link its file here too. Every input is a configuration or an error naming the
 // file and a line.
 import FuzzSupport

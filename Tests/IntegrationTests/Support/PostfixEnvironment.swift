@@ -1,4 +1,5 @@
 import Foundation
+import PostgresHarness
 import Testing
 
 /// A real Postfix with several smtpd listeners, each filtered by its own misdirect-milter
@@ -27,6 +28,13 @@ final class PostfixEnvironment: Sendable {
         case faults
         /// The tag policy, for the test that kills it again and again.
         case supervised
+        /// Correspondent history in SQLite (established: 3 messages over 2 days); medium → tag,
+        /// high → reject.
+        case historySQLite = "history-sqlite"
+        /// Two MTAs sharing one PostgreSQL history (established: 3 messages on 1 day). B serves
+        /// metrics.
+        case historyA = "history-pg-a"
+        case historyB = "history-pg-b"
 
         /// What its smtpd listener adds to master.cf.
         var listenerOptions: (maxProcesses: String, options: [String]) {
@@ -35,6 +43,11 @@ final class PostfixEnvironment: Sendable {
             default: ("-", [])
             }
         }
+
+        /// The profiles of the main suite.
+        static let standard: [Profile] = [.packaged, .enforce, .tag, .logOnly, .quarantine, .reload, .lifecycle, .faults, .supervised]
+        /// The profiles of the history suite, with a private PostgreSQL server.
+        static let history: [Profile] = [.historySQLite, .historyA, .historyB]
     }
 
     @TaskLocal static var current: PostfixEnvironment?
@@ -44,6 +57,9 @@ final class PostfixEnvironment: Sendable {
     nonisolated(unsafe) let sink: SmtpSink
     nonisolated(unsafe) let milters: [Profile: MilterProcess]
     nonisolated(unsafe) let syslog: SyslogReceiver
+    /// The PostgreSQL server the history profiles share, when they run.
+    let postgres: PrivatePostgres?
+    let profiles: [Profile]
     let ports: [Profile: UInt16]
     /// Where the enforce profile serves Prometheus metrics.
     let metricsPort: UInt16
@@ -53,7 +69,13 @@ final class PostfixEnvironment: Sendable {
     /// The review mailbox of the quarantine profile.
     static let reviewMailbox = "review@example.org"
 
-    static func configuration(for profile: Profile, ports: [Profile: UInt16], metricsPort: UInt16, syslogPath: String) -> String? {
+    /// How long the history profiles wait for PostgreSQL: mail must never wait that long.
+    static let historyTimeout = 5
+
+    /// The database the PostgreSQL history profiles share.
+    static let historyDatabase = "misdirect"
+
+    static func configuration(for profile: Profile, root: String, ports: [Profile: UInt16], metricsPort: UInt16, syslogPath: String, postgresPort: UInt16?) -> String? {
         let base = Self.protectedDomains
         switch profile {
         case .packaged: return nil
@@ -80,6 +102,29 @@ final class PostfixEnvironment: Sendable {
             return base + "log_target: stderr\nactions: {medium: tempfail, high: reject}\n"
         case .supervised:
             return base + "log_target: stderr\nactions: {medium: tag, high: tag}\n"
+        case .historySQLite:
+            return base + """
+                log_target: stderr
+                actions: {medium: tag, high: reject}
+                history:
+                  state_directory: \(root)/state-sqlite
+                  refresh_interval: 300ms
+                  flush_interval: 200ms
+
+                """
+        case .historyA, .historyB:
+            return base + """
+                log_target: stderr
+                actions: {medium: tag, high: reject}
+                \(profile == .historyB ? "metrics_listen: 127.0.0.1:\(metricsPort)\n" : "")history:
+                  backend: postgresql
+                  postgresql: {host: 127.0.0.1, port: \(postgresPort ?? 0), user: postgres, database: \(historyDatabase), tls: disable}
+                  established: {messages: 3, days: 1}
+                  refresh_interval: 300ms
+                  flush_interval: 200ms
+                  timeout: \(historyTimeout)s
+
+                """
         }
     }
 
@@ -90,16 +135,16 @@ final class PostfixEnvironment: Sendable {
 
     /// The packaged configuration as shipped: the source tree's, or the installed one named by
     /// `MISDIRECT_TEST_PACKAGED_CONFIG` (CI points it at the .deb's /etc file). Several checkouts
-    /// testing on one machine can set `MISDIRECT_TEST_PACKAGED_PORT` to move it off 8897;
-    /// nothing else in it changes.
+    /// testing on one machine can set `MISDIRECT_TEST_PACKAGED_PORT` to move it off 8897; its
+    /// history's state directory moves into the test's directory; nothing else changes.
     static func packagedMilter(root: String) throws -> MilterProcess {
         let source = ProcessInfo.processInfo.environment["MISDIRECT_TEST_PACKAGED_CONFIG"] ?? packagedConfigPath
-        guard let port = ProcessInfo.processInfo.environment["MISDIRECT_TEST_PACKAGED_PORT"] else {
-            return try MilterProcess(name: "packaged", root: root, socket: "inet:8897@127.0.0.1", configuration: nil, configPath: source)
-        }
+        let port = ProcessInfo.processInfo.environment["MISDIRECT_TEST_PACKAGED_PORT"] ?? "\(8897)"
         let socket = "inet:\(port)@127.0.0.1"
+        // Its history goes to the test's own directory, not the machine's /var/lib.
         let text = try String(contentsOfFile: source, encoding: .utf8)
             .replacingOccurrences(of: "\nsocket: inet:8897@127.0.0.1\n", with: "\nsocket: \(socket)\n")
+            .replacingOccurrences(of: "\n  state_directory: /var/lib/misdirect-milter\n", with: "\n  state_directory: \(root)/state-packaged\n")
         let path = "\(root)/packaged.yml"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return try MilterProcess(name: "packaged", root: root, socket: socket, configuration: nil, configPath: path)
@@ -111,29 +156,32 @@ final class PostfixEnvironment: Sendable {
         return url.appendingPathComponent("packaging/misdirect-milter.yml").path
     }
 
-    init() throws {
+    init(profiles: [Profile] = Profile.standard) throws {
         guard getuid() == 0 else {
             throw Command.Failure(description: "the Postfix integration tests run a private Postfix and need root")
         }
+        self.profiles = profiles
         root = "/tmp/misdirect-it-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: root + "/log", withIntermediateDirectories: true)
         var ports: [Profile: UInt16] = [:]
-        for profile in Profile.allCases { ports[profile] = try Loopback.freePort() }
+        for profile in profiles { ports[profile] = try Loopback.freePort() }
         self.ports = ports
         metricsPort = try Loopback.freePort()
         syslog = try SyslogReceiver(path: root + "/syslog.sock")
+        postgres = profiles.contains(.historyA) ? try PrivatePostgres() : nil
         var milters: [Profile: MilterProcess] = [:]
-        for profile in Profile.allCases where profile != .packaged {
+        for profile in profiles where profile != .packaged {
             milters[profile] = try MilterProcess(
                 name: profile.rawValue, root: root, socket: "unix:\(root)/\(profile.rawValue).sock",
-                configuration: Self.configuration(for: profile, ports: ports, metricsPort: metricsPort, syslogPath: syslog.path))
+                configuration: Self.configuration(
+                    for: profile, root: root, ports: ports, metricsPort: metricsPort, syslogPath: syslog.path, postgresPort: postgres?.port))
         }
-        milters[.packaged] = try Self.packagedMilter(root: root)
+        if profiles.contains(.packaged) { milters[.packaged] = try Self.packagedMilter(root: root) }
         self.milters = milters
         sink = SmtpSink(port: try Loopback.freePort(), directory: root + "/sink")
         postfix = PostfixInstance(
             root: root, relayPort: sink.port,
-            listeners: Profile.allCases.map { profile in
+            listeners: profiles.map { profile in
                 PostfixInstance.Listener(
                     port: ports[profile]!, milter: milters[profile]!.postfixSocket,
                     maxProcesses: profile.listenerOptions.maxProcesses, options: profile.listenerOptions.options)
@@ -143,9 +191,10 @@ final class PostfixEnvironment: Sendable {
     }
 
     func start() throws {
-        if milters[.packaged]!.isListening {
-            throw Command.Failure(description: "something already listens on \(milters[.packaged]!.socket), the packaged configuration's socket")
+        if let packaged = milters[.packaged], packaged.isListening {
+            throw Command.Failure(description: "something already listens on \(packaged.socket), the packaged configuration's socket")
         }
+        try postgres?.createDatabase(Self.historyDatabase)
         try sink.start(log: root + "/log/sink.log")
         for milter in milters.values { try milter.start() }
         try postfix.start()
@@ -157,6 +206,7 @@ final class PostfixEnvironment: Sendable {
         for milter in milters.values { milter.stop() }
         sink.stop()
         syslog.close()
+        postgres?.destroy()
         if ProcessInfo.processInfo.environment["MISDIRECT_KEEP_TEST_DIRS"] == nil {
             try? FileManager.default.removeItem(atPath: root)
         }
@@ -188,51 +238,59 @@ final class PostfixEnvironment: Sendable {
     }
 }
 
-/// Gives the suite it is applied to the shared ``PostfixEnvironment``: suites run in parallel,
-/// and the packaged profile's fixed port allows only one environment at a time.
+/// Gives the suite it is applied to the shared ``PostfixEnvironment`` for its profiles: suites
+/// run in parallel, and the packaged profile's fixed port allows only one environment with it
+/// at a time.
 struct PostfixEnvironmentTrait: SuiteTrait, TestScoping {
+    let profiles: [PostfixEnvironment.Profile]
     var isRecursive: Bool { false }
 
-    /// The running environment and how many suites use it.
-    private static let shared = Locked<(environment: PostfixEnvironment?, users: Int)>((nil, 0))
+    /// The running environments, by their profiles, and how many suites use each.
+    private static let shared = Locked<[[PostfixEnvironment.Profile]: (environment: PostfixEnvironment, users: Int)]>([:])
 
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        let environment = try Self.acquire()
-        defer { Self.release() }
+        let environment = try Self.acquire(profiles)
+        defer { Self.release(profiles) }
         try await PostfixEnvironment.$current.withValue(environment) { try await function() }
     }
 
-    private static func acquire() throws -> PostfixEnvironment {
-        try shared.withLock { state in
-            if let environment = state.environment {
-                state.users += 1
-                return environment
+    private static func acquire(_ profiles: [PostfixEnvironment.Profile]) throws -> PostfixEnvironment {
+        try shared.withLock { running in
+            if let entry = running[profiles] {
+                running[profiles] = (entry.environment, entry.users + 1)
+                return entry.environment
             }
-            let environment = try PostfixEnvironment()
+            let environment = try PostfixEnvironment(profiles: profiles)
             do {
                 try environment.start()
             } catch {
                 environment.stop()
                 throw error
             }
-            state = (environment, 1)
+            running[profiles] = (environment, 1)
             return environment
         }
     }
 
-    private static func release() {
-        shared.withLock { state in
-            state.users -= 1
-            guard state.users == 0 else { return }
-            state.environment?.stop()
-            state.environment = nil
+    private static func release(_ profiles: [PostfixEnvironment.Profile]) {
+        shared.withLock { running in
+            guard let entry = running[profiles] else { return }
+            guard entry.users == 1 else {
+                running[profiles] = (entry.environment, entry.users - 1)
+                return
+            }
+            entry.environment.stop()
+            running[profiles] = nil
         }
     }
 }
 
 extension Trait where Self == PostfixEnvironmentTrait {
     /// Runs the suite against a private Postfix with misdirect-milter processes.
-    static var postfixEnvironment: Self { Self() }
+    static var postfixEnvironment: Self { Self(profiles: PostfixEnvironment.Profile.standard) }
+
+    /// The same with only `profiles`.
+    static func postfixEnvironment(_ profiles: [PostfixEnvironment.Profile]) -> Self { Self(profiles: profiles) }
 }
 
 /// The environment of the running suite.

@@ -1,0 +1,1 @@
+../../../Sources/misdirect-milter/ConfigurationLoader+History.swift

@@ -1,0 +1,1 @@
+../../../Sources/misdirect-milter/HistoryConfiguration.swift

@@ -1,0 +1,232 @@
+import Logging
+import MisdirectionRisk
+import PostgresNIO
+
+/// The correspondent history in PostgreSQL (postgres-nio), so that several MTAs behind a load
+/// balancer share one history. Writers add to rows with `INSERT … ON CONFLICT DO UPDATE`, in
+/// key order, so concurrent flushes neither lose counts nor deadlock.
+public final class PostgresCorrespondentStore: CorrespondentStore {
+    /// How to reach the server.
+    public struct Settings: Sendable, Equatable {
+        /// A host name or address, or a directory holding the server's unix socket (as libpq:
+        /// the socket is `DIR/.s.PGSQL.PORT`).
+        public var host = "127.0.0.1"
+        public var port = 5432
+        public var user = "misdirect"
+        public var password: String?
+        public var database = "misdirect"
+        public var tls = TLSMode.prefer
+        /// How long opening a connection may take.
+        public var connectTimeout = Duration.seconds(2)
+
+        public init() {}
+    }
+
+    /// Whether to speak TLS to the server.
+    public enum TLSMode: String, Sendable, CaseIterable {
+        /// Plain TCP (or a unix socket).
+        case disable
+        /// TLS when the server offers it.
+        case prefer
+        /// TLS, verified against the system's trust roots, or no connection.
+        case require
+    }
+
+    /// Serialises schema changes between processes starting at once.
+    private static let migrationLock: Int64 = 0x6D69_7364_6972_6563
+
+    private let client: PostgresClient
+    private let runner: Task<Void, Never>
+    private let logger: Logger
+
+    public init(settings: Settings, logger: Logger) {
+        var configuration: PostgresClient.Configuration
+        if settings.host.hasPrefix("/") {
+            configuration = PostgresClient.Configuration(
+                unixSocketPath: "\(settings.host)/.s.PGSQL.\(settings.port)", username: settings.user,
+                password: settings.password, database: settings.database)
+        } else {
+            let tls: PostgresClient.Configuration.TLS = switch settings.tls {
+            case .disable: .disable
+            case .prefer: .prefer(.makeClientConfiguration())
+            case .require: .require(.makeClientConfiguration())
+            }
+            configuration = PostgresClient.Configuration(
+                host: settings.host, port: settings.port, username: settings.user, password: settings.password,
+                database: settings.database, tls: tls)
+        }
+        configuration.options.connectTimeout = settings.connectTimeout
+        configuration.options.maximumConnections = 4
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        self.logger = logger
+        runner = Task { await client.run() }
+    }
+
+    public func prepare() async throws {
+        try await translating { try await migrate() }
+    }
+
+    private func migrate() async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: StoreSchema.metaTable), logger: logger)
+            var current = 0
+            let rows = try await connection.query("SELECT CAST(value AS BIGINT) FROM misdirect_meta WHERE key = 'schema_version'", logger: logger)
+            for try await version in rows.decode(Int.self) { current = version }
+            guard current < StoreSchema.version else { return }
+            for step in StoreSchema.steps[current...] {
+                for statement in step { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+            }
+            let version = String(StoreSchema.version)
+            try await connection.query("""
+                INSERT INTO misdirect_meta (key, value) VALUES ('schema_version', \(version))
+                ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
+                """, logger: logger)
+        }
+    }
+
+    public func record(_ observations: [Observation]) async throws {
+        try await translating { try await write(observations) }
+    }
+
+    private func write(_ observations: [Observation]) async throws {
+        let batch = Batch(observations)
+        guard !batch.domains.isEmpty else { return }
+        let domains = batch.sortedDomains
+        let addresses = batch.sortedAddresses
+        try await client.withTransaction(logger: logger) { connection in
+            let senders = domains.map(\.key.sender), recipients = domains.map(\.key.recipient)
+            let days = domains.map(\.key.day), counts = domains.map(\.messages)
+            try await connection.query("""
+                INSERT INTO correspondent_days (sender_domain, recipient_domain, day, messages)
+                SELECT * FROM UNNEST(\(senders)::text[], \(recipients)::text[], \(days)::integer[], \(counts)::bigint[])
+                ON CONFLICT (sender_domain, recipient_domain, day)
+                DO UPDATE SET messages = correspondent_days.messages + EXCLUDED.messages
+                """, logger: logger)
+            guard !addresses.isEmpty else { return }
+            let domainsOfAddresses = addresses.map(\.key.recipient), hashes = addresses.map(\.key.hash)
+            let addressDays = addresses.map(\.key.day), addressCounts = addresses.map(\.messages)
+            try await connection.query("""
+                INSERT INTO recipient_addresses (recipient_domain, address_hash, day, messages)
+                SELECT * FROM UNNEST(\(domainsOfAddresses)::text[], \(hashes)::text[], \(addressDays)::integer[], \(addressCounts)::bigint[])
+                ON CONFLICT (recipient_domain, address_hash, day)
+                DO UPDATE SET messages = recipient_addresses.messages + EXCLUDED.messages
+                """, logger: logger)
+        }
+    }
+
+    public func facts(sinceDay: Int) async throws -> [String: CorrespondentFacts] {
+        try await translating { try await readFacts(sinceDay: sinceDay) }
+    }
+
+    private func readFacts(sinceDay: Int) async throws -> [String: CorrespondentFacts] {
+        let rows = try await client.query("""
+            SELECT recipient_domain, CAST(SUM(messages) AS BIGINT), COUNT(DISTINCT day), CAST(MIN(day) AS BIGINT), CAST(MAX(day) AS BIGINT)
+            FROM correspondent_days WHERE day >= \(sinceDay) GROUP BY recipient_domain
+            """, logger: logger)
+        var facts: [String: CorrespondentFacts] = [:]
+        for try await (domain, messages, days, first, last) in rows.decode((String, Int, Int, Int, Int).self) {
+            facts[domain] = CorrespondentFacts(messages: messages, days: days, firstDay: first, lastDay: last)
+        }
+        return facts
+    }
+
+    public func report(for domain: String, sinceDay: Int) async throws -> CorrespondentReport {
+        try await translating { try await readReport(for: domain, sinceDay: sinceDay) }
+    }
+
+    private func readReport(for domain: String, sinceDay: Int) async throws -> CorrespondentReport {
+        let pattern = StoreSchema.subdomainPattern(domain)
+        var report = CorrespondentReport()
+        let totals = try await client.query("""
+            SELECT recipient_domain, CAST(SUM(messages) AS BIGINT), COUNT(DISTINCT day), CAST(MIN(day) AS BIGINT), CAST(MAX(day) AS BIGINT)
+            FROM correspondent_days WHERE (recipient_domain = \(domain) OR recipient_domain LIKE \(pattern) ESCAPE '\\') AND day >= \(sinceDay)
+            GROUP BY recipient_domain
+            """, logger: logger)
+        for try await (recipient, messages, days, first, last) in totals.decode((String, Int, Int, Int, Int).self) {
+            report.totals[recipient] = CorrespondentFacts(messages: messages, days: days, firstDay: first, lastDay: last)
+        }
+        let rows = try await client.query("""
+            SELECT sender_domain, recipient_domain, CAST(SUM(messages) AS BIGINT) AS total, COUNT(DISTINCT day), CAST(MIN(day) AS BIGINT), CAST(MAX(day) AS BIGINT)
+            FROM correspondent_days WHERE (recipient_domain = \(domain) OR recipient_domain LIKE \(pattern) ESCAPE '\\') AND day >= \(sinceDay)
+            GROUP BY sender_domain, recipient_domain ORDER BY total DESC, sender_domain, recipient_domain
+            """, logger: logger)
+        for try await (sender, recipient, messages, days, first, last) in rows.decode((String, String, Int, Int, Int, Int).self) {
+            report.rows.append(CorrespondentReport.Row(
+                senderDomain: sender, recipientDomain: recipient,
+                facts: CorrespondentFacts(messages: messages, days: days, firstDay: first, lastDay: last)))
+        }
+        let addresses = try await client.query("""
+            SELECT recipient_domain, COUNT(DISTINCT address_hash) FROM recipient_addresses
+            WHERE (recipient_domain = \(domain) OR recipient_domain LIKE \(pattern) ESCAPE '\\') AND day >= \(sinceDay)
+            GROUP BY recipient_domain
+            """, logger: logger)
+        for try await (recipient, count) in addresses.decode((String, Int).self) {
+            report.addresses[recipient] = count
+        }
+        return report
+    }
+
+    public func forget(_ domain: String) async throws -> Int {
+        try await translating { try await delete(domain) }
+    }
+
+    private func delete(_ domain: String) async throws -> Int {
+        let pattern = StoreSchema.subdomainPattern(domain)
+        return try await client.withTransaction(logger: logger) { connection in
+            var deleted = 0
+            let days = try await connection.query("""
+                WITH gone AS (DELETE FROM correspondent_days WHERE recipient_domain = \(domain) OR recipient_domain LIKE \(pattern) ESCAPE '\\' RETURNING 1)
+                SELECT COUNT(*) FROM gone
+                """, logger: logger)
+            for try await count in days.decode(Int.self) { deleted += count }
+            let addresses = try await connection.query("""
+                WITH gone AS (DELETE FROM recipient_addresses WHERE recipient_domain = \(domain) OR recipient_domain LIKE \(pattern) ESCAPE '\\' RETURNING 1)
+                SELECT COUNT(*) FROM gone
+                """, logger: logger)
+            for try await count in addresses.decode(Int.self) { deleted += count }
+            return deleted
+        }
+    }
+
+    public func prune(before day: Int) async throws -> Int {
+        try await translating { try await deleteDays(before: day) }
+    }
+
+    private func deleteDays(before day: Int) async throws -> Int {
+        try await client.withTransaction(logger: logger) { connection in
+            var deleted = 0
+            let days = try await connection.query(
+                "WITH gone AS (DELETE FROM correspondent_days WHERE day < \(day) RETURNING 1) SELECT COUNT(*) FROM gone", logger: logger)
+            for try await count in days.decode(Int.self) { deleted += count }
+            let addresses = try await connection.query(
+                "WITH gone AS (DELETE FROM recipient_addresses WHERE day < \(day) RETURNING 1) SELECT COUNT(*) FROM gone", logger: logger)
+            for try await count in addresses.decode(Int.self) { deleted += count }
+            return deleted
+        }
+    }
+
+    public func close() async {
+        runner.cancel()
+        await runner.value
+    }
+
+    /// What went wrong, without the query text and bound values a `PSQLError` can carry: the
+    /// error class, the server's message, or the connection error.
+    static func describe(_ error: any Error) -> String {
+        guard let error = error as? PSQLError else { return "\(error)" }
+        if let message = error.serverInfo?[.message] { return "\(error.code): \(message)" }
+        if let underlying = error.underlying { return "\(error.code): \(underlying)" }
+        return "\(error.code)"
+    }
+
+    /// Runs a store call, turning postgres-nio's errors into ``StoreError``.
+    private func translating<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as PSQLError {
+            throw StoreError("PostgreSQL: \(Self.describe(error))")
+        }
+    }
+}

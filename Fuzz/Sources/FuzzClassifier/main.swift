@@ -3,6 +3,24 @@
 import FuzzSupport
 import Milter
 import MisdirectionRisk
+import Synchronization
+
+/// Classifiers already built for a protected list. libFuzzer mostly changes one part of an input
+/// at a time, so the first line comes back often, and building its index was most of the time
+/// of an execution. Kept small: a bounded cache, emptied when full.
+enum Recent {
+    static let classifiers = Mutex<[[String]: Classifier]>([:])
+
+    static func classifier(protecting protected: [String]) -> Classifier {
+        if let known = classifiers.withLock({ $0[protected] }) { return known }
+        let built = Classifier(protectedDomains: protected, trustedDomains: [], suffixes: Fixtures.suffixes)
+        classifiers.withLock { cache in
+            if cache.count >= 256 { cache.removeAll(keepingCapacity: true) }
+            cache[protected] = built
+        }
+        return built
+    }
+}
 
 fuzz { bytes in
     let fields = lines(bytes, maximum: 8)
@@ -15,7 +33,7 @@ fuzz { bytes in
         check(Fixtures.classifier, recipient, protected: Fixtures.protected, trusted: Fixtures.trusted)
     }
     guard !protected.isEmpty else { return }
-    let own = Classifier(protectedDomains: protected, trustedDomains: [], suffixes: Fixtures.suffixes)
+    let own = Recent.classifier(protecting: protected)
     for recipient in fields.dropFirst() {
         check(own, recipient, protected: protected, trusted: [])
     }

@@ -103,7 +103,7 @@ def main():
     parser.add_argument("--rss-messages", type=int, default=100000,
                         help="messages for the RSS phase, 0 to skip (default 100000)")
     parser.add_argument("--binary", help="misdirect-milter binary (default: build release)")
-    parser.add_argument("--only", help="comma-separated configuration names to run")
+    parser.add_argument("--only", help="configuration names to run, separated by ';'")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -145,7 +145,7 @@ def main():
     s, p = unix("logonly-unix"); configs["log-only, unix"] = Milter("logonly-unix", ours("logonly-unix", "log-only", s), s, p, root)
     s, p = tcp(); configs["log-only, TCP"] = Milter("logonly-tcp", ours("logonly-tcp", "log-only", s), s, p, root)
     if args.only:
-        wanted = set(args.only.split(","))
+        wanted = set(name.strip() for name in args.only.split(";"))
         configs = {k: v for k, v in configs.items() if k in wanted or k == "postfix alone"}
 
     ports = {name: free_port() for name in configs}

@@ -20,11 +20,6 @@ public struct MilterConfiguration: Sendable {
     public var backlog: Int
     /// Permissions given to a unix socket once bound (the MTA must be able to write to it).
     public var unixSocketPermissions: UnixSocketPermissions
-    /// For an inet socket: accept the MTA's TCP connections ourselves (`TCP_NODELAY`,
-    /// `TCP_QUICKACK`) and relay them to libmilter over a private unix socket, which removes the
-    /// two 40 ms Nagle/delayed-ACK stalls per message every libmilter milter has over TCP.
-    /// When false, libmilter listens on the TCP socket itself.
-    public var tcpFrontEnd: Bool
 
     public init(
         name: String,
@@ -34,8 +29,7 @@ public struct MilterConfiguration: Sendable {
         macros: [MacroStage: [String]] = [:],
         timeout: Int = 600,
         backlog: Int = 128,
-        unixSocketPermissions: UnixSocketPermissions = UnixSocketPermissions(),
-        tcpFrontEnd: Bool = true
+        unixSocketPermissions: UnixSocketPermissions = UnixSocketPermissions()
     ) {
         self.name = name
         self.socket = socket
@@ -45,7 +39,6 @@ public struct MilterConfiguration: Sendable {
         self.timeout = timeout
         self.backlog = backlog
         self.unixSocketPermissions = unixSocketPermissions
-        self.tcpFrontEnd = tcpFrontEnd
     }
 }
 

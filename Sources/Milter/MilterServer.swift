@@ -37,30 +37,14 @@ public struct MilterServer: Sendable {
         }
         guard fresh else { throw .alreadyRunning }
         try LibMilter.register(name: configuration.name)
-        var socket = configuration.socket
-        var permissions = configuration.unixSocketPermissions
-        if case .unix = socket {} else if configuration.tcpFrontEnd {
-            let frontEnd = try TCPFrontEnd(socket: socket, backlog: configuration.backlog)
-            tcpFrontEnd.withLock { $0 = frontEnd }
-            socket = .unix(path: frontEnd.backend)
-            permissions = UnixSocketPermissions(mode: 0o600, group: nil)
-        }
-        try LibMilter.configure(configuration, socket: socket)
-        try LibMilter.openSocket(socket, permissions: permissions)
-    }
-
-    /// Hands the private socket of the TCP front end to the user the process is about to become.
-    /// Call after ``open()`` and before dropping privileges; does nothing without a front end.
-    public func transferPrivateSockets(toUser uid: UInt32, group gid: UInt32) throws(MilterError) {
-        try tcpFrontEnd.withLock { $0 }?.chown(uid: uid, gid: gid)
+        try LibMilter.configure(configuration, socket: configuration.socket)
+        try LibMilter.openSocket(configuration.socket, permissions: configuration.unixSocketPermissions)
     }
 
     /// Serves connections until ``stop()`` is called or libmilter's signal thread stops it.
     /// Returns when libmilter's accept loop ends; connections may still be finishing then (see
     /// ``waitForSessions(timeout:)``).
     public func run() throws(MilterError) {
-        tcpFrontEnd.withLock { $0 }?.start()
-        defer { tcpFrontEnd.withLock { $0 }?.stop() }
         try LibMilter.check(LibMilter.main(), "smfi_main")
     }
 
@@ -70,7 +54,6 @@ public struct MilterServer: Sendable {
     ///   workers end with the loop), so a graceful stop calls ``stopAccepting()``, waits with
     ///   ``waitForSessions(timeout:)``, and only then calls this.
     public static func stop() {
-        tcpFrontEnd.withLock { $0 }?.stop()
         LibMilter.stop()
     }
 
@@ -81,12 +64,6 @@ public struct MilterServer: Sendable {
     ///   then stops at once with ``stop()``.
     @discardableResult
     public static func stopAccepting() -> Bool {
-        // With the TCP front end, libmilter only hears the front end: closing it is enough, the
-        // relays in flight go on.
-        if let frontEnd = tcpFrontEnd.withLock({ $0 }) {
-            frontEnd.stop()
-            return true
-        }
         guard let socket = registration.withLock({ $0?.configuration.socket }),
               let fd = LibMilter.listeningDescriptor(for: socket)
         else { return false }

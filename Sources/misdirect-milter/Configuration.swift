@@ -20,10 +20,6 @@ struct Configuration: Sendable {
     var socketGroup: String?
     /// The group id `socketGroup` names, resolved when the file is read.
     var socketGroupID: UInt32?
-    /// `tcp_front_end`: for an inet socket, accept the MTA's connections ourselves with
-    /// TCP_NODELAY/TCP_QUICKACK and relay them to libmilter, avoiding the 40 ms stalls every
-    /// libmilter milter has over TCP. On by default; off lets libmilter listen itself.
-    var tcpFrontEnd = true
     /// `mode`: `enforce`, or `log-only` to refuse nothing and only log and tag.
     var mode: Mode = .enforce
     /// `protected`: domains and whole suffixes whose look-alikes are flagged.

@@ -9,7 +9,7 @@ import Yams
 enum ConfigurationLoader {
     /// The top-level keys, for checking and for suggestions.
     static let keys = [
-        "socket", "socket_mode", "socket_group", "tcp_front_end", "mode", "protected", "trusted", "actions", "rules",
+        "socket", "socket_mode", "socket_group", "mode", "protected", "trusted", "actions", "rules",
         "public_suffix_list", "log_level", "log_target", "syslog_facility", "syslog_socket", "metrics_listen", "user", "group",
         "review", "sender_override", "history",
     ]
@@ -69,8 +69,6 @@ enum ConfigurationLoader {
                 }
                 configuration.socketGroup = name
                 configuration.socketGroupID = group.pointee.gr_gid
-            case "tcp_front_end":
-                configuration.tcpFrontEnd = try reader.bool(value, key: key)
             case "mode":
                 let name = try reader.string(value, key: key)
                 guard let mode = Mode(name: name) else {

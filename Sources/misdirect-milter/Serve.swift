@@ -54,8 +54,7 @@ struct Serve: ParsableCommand {
             stages: MisdirectionSession.stages(reviewing: configuration.review != nil),
             actions: MisdirectionSession.actions,
             macros: MisdirectionSession.macros,
-            unixSocketPermissions: UnixSocketPermissions(mode: configuration.socketMode, group: configuration.socketGroupID),
-            tcpFrontEnd: configuration.tcpFrontEnd)
+            unixSocketPermissions: UnixSocketPermissions(mode: configuration.socketMode, group: configuration.socketGroupID))
         // Held mail is copied to reviewers only if a review mailbox was configured at start:
         // the body stage is negotiated once, with the MTA.
         let notifier = configuration.review.map { _ in ReviewNotifier(logger: logger) }
@@ -73,10 +72,6 @@ struct Serve: ParsableCommand {
         }
         var started = Self.summary(engine, path: options.path)
         do {
-            if geteuid() == 0, let (uid, gid) = Privileges.target(configuration) {
-                // The TCP front end's private socket must stay reachable for the new user.
-                try server.transferPrivateSockets(toUser: uid, group: gid)
-            }
             if let outcome = try Privileges.drop(configuration) {
                 started["process.user"] = "\(outcome.user)"
             }
@@ -159,7 +154,7 @@ struct Serve: ParsableCommand {
     /// The keys whose new value a reload cannot apply (they are used once, at start).
     static func restartOnlyChanges(from old: Configuration, to new: Configuration) -> [String] {
         var keys: [String] = []
-        if old.socket != new.socket || old.tcpFrontEnd != new.tcpFrontEnd { keys.append("socket") }
+        if old.socket != new.socket { keys.append("socket") }
         if (old.review == nil) != (new.review == nil) { keys.append("review") }
         if old.socketMode != new.socketMode || old.socketGroupID != new.socketGroupID { keys.append("socket_mode/socket_group") }
         if old.logDestination != new.logDestination { keys.append("log_target") }

@@ -67,7 +67,7 @@ struct CommandLineTests {
         let directory = FileManager.default.temporaryDirectory.path + "/sigint-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        // TCP, so the stop goes through the TCP front end (the graceful-stop test covers a unix socket).
+        // TCP, so the stop replaces a TCP listener (the graceful-stop test covers a unix socket).
         let milter = try MilterProcess(
             name: "sigint", root: directory, socket: "inet:\(try Loopback.freePort())@127.0.0.1", configuration: "log_target: stderr\nprotected: [mil]\n")
         try milter.start()

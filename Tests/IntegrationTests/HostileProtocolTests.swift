@@ -141,3 +141,29 @@ struct HostileProtocolTests {
         try connection.quit()
     }
 }
+
+/// Over TCP the binary answers DATA, so the macros Postfix sends before it never travel alone
+/// (a lone segment with no reply holds the next command 40 ms); on a unix socket it skips it.
+@Suite(.postfixEnvironment)
+struct TCPNegotiationTests {
+    static let noData: UInt32 = 0x200  // SMFIP_NODATA
+
+    @Test("over TCP DATA is negotiated and answered with continue; on a unix socket it is skipped")
+    func dataOverTCP() throws {
+        let env = try environment()
+        let tcpSocket = env.milters[.packaged]!.socket
+        let port = try #require(UInt16(tcpSocket.dropFirst("inet:".count).prefix { $0 != "@" }), "\(tcpSocket)")
+        let tcp = try MTAConnection(tcpPort: port)
+        let overTCP = try tcp.negotiate()
+        #expect(overTCP.steps & Self.noData == 0, "DATA is wanted over TCP")
+        _ = try tcp.connect(hostname: "client.test.localdomain", address: "127.0.0.1", port: 40000)
+        _ = try tcp.mail([Array("<a@example.org>".utf8)])
+        _ = try tcp.rcpt([Array("<b@army.mil>".utf8)])
+        try tcp.send("T", [])
+        let (code, _) = try tcp.receive()
+        #expect(code == UInt8(ascii: "c"), "DATA answered with continue")
+
+        let unix = try MTAConnection(unixPath: String(env.milters[.enforce]!.socket.dropFirst("unix:".count)))
+        #expect(try unix.negotiate().steps & Self.noData != 0, "DATA skipped on a unix socket")
+    }
+}

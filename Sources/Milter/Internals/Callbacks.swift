@@ -13,8 +13,6 @@ struct Registration: Sendable {
 /// The one registration of this process: libmilter keeps a single filter per process.
 let registration = Mutex<Registration?>(nil)
 
-/// The TCP front end of this process, when the socket is inet and it is enabled.
-let tcpFrontEnd = Mutex<TCPFrontEnd?>(nil)
 
 /// Sessions created and not yet released in close.
 let liveSessionCount = Atomic<Int>(0)
@@ -67,6 +65,8 @@ enum Callbacks {
                 session.envelopeRecipient(Callbacks.arguments(argv), context: context)
             }
         }
+        // Only asked for over TCP (see ``Negotiation``); no session needs it.
+        desc.xxfi_data = { _ in Status.continue.rawValue }
         desc.xxfi_header = { ctx, name, value in
             Callbacks.run(ctx) { session, context in
                 session.header(name: Callbacks.bytes(name), value: Callbacks.bytes(value), context: context)

@@ -13,8 +13,14 @@ enum Negotiation {
         if configuration.actions.contains(.addRecipients) { actions |= UInt(SMFIF_ADDRCPT) }
         if configuration.macros.values.contains(where: { !$0.isEmpty }) { actions |= UInt(SMFIF_SETSYMLIST) }
 
-        // Ask not to be sent what no stage uses; never unknown commands or DATA.
-        var steps = UInt(SMFIP_NOUNKNOWN) | UInt(SMFIP_NODATA)
+        // Ask not to be sent what no stage uses; never unknown commands. DATA is skipped on unix
+        // sockets only: Postfix sends DATA's macros even when the milter skips the stage, and
+        // smtpd flushes them alone when it hands the connection to cleanup; over TCP that lone
+        // segment, which gets no reply, holds the first header 40 ms (Nagle on the MTA's side,
+        // delayed ACK on ours). Answering DATA makes the macros travel with a command that is
+        // answered at once.
+        var steps = UInt(SMFIP_NOUNKNOWN)
+        if case .unix = configuration.socket { steps |= UInt(SMFIP_NODATA) }
         let stages = configuration.stages
         // The body only when asked for, and then with skip, so a session can stop it early.
         steps |= stages.contains(.body) ? UInt(SMFIP_SKIP) : UInt(SMFIP_NOBODY)

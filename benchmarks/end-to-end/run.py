@@ -121,11 +121,10 @@ def main():
     floor = os.path.join(root, "floor-milter")
     subprocess.run(["cc", "-O2", "-o", floor, os.path.join(HERE, "floor-milter.c"), "-lmilter", "-lpthread"], check=True)
 
-    def ours(name, mode, socket_spec, front_end=True):
+    def ours(name, mode, socket_spec):
         path = os.path.join(root, f"{name}.yml")
         with open(path, "w") as f:
-            f.write(f"socket: {socket_spec}\nsocket_mode: '666'\nmode: {mode}\n{PROTECTED}"
-                    f"tcp_front_end: {'true' if front_end else 'false'}\nlog_level: warning\n")
+            f.write(f"socket: {socket_spec}\nsocket_mode: '666'\nmode: {mode}\n{PROTECTED}log_level: warning\n")
         return [binary, "serve", "--config", path]
 
     def unix(name):
@@ -140,8 +139,6 @@ def main():
     s, p = tcp(); configs["C floor, TCP"] = Milter("floor-tcp", [floor, s], s, p, root)
     s, p = unix("enforce-unix"); configs["enforce, unix"] = Milter("enforce-unix", ours("enforce-unix", "enforce", s), s, p, root)
     s, p = tcp(); configs["enforce, TCP"] = Milter("enforce-tcp", ours("enforce-tcp", "enforce", s), s, p, root)
-    s, p = tcp(); configs["enforce, TCP, libmilter's own socket"] = Milter(
-        "enforce-tcp-plain", ours("enforce-tcp-plain", "enforce", s, front_end=False), s, p, root)
     s, p = unix("logonly-unix"); configs["log-only, unix"] = Milter("logonly-unix", ours("logonly-unix", "log-only", s), s, p, root)
     s, p = tcp(); configs["log-only, TCP"] = Milter("logonly-tcp", ours("logonly-tcp", "log-only", s), s, p, root)
     if args.only:

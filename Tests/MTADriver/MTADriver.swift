@@ -42,46 +42,40 @@ public final class MTAConnection {
     /// Connects to a unix socket.
     /// - Parameter timeout: how long a read waits for the milter before failing.
     public init(unixPath: String, timeout: Int = 10) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw DriverError(description: "socket: \(errno)") }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { buffer in
             let bytes = Array(unixPath.utf8.prefix(buffer.count - 1))
             buffer.copyBytes(from: bytes + [0])
         }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Foundation.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard result == 0 else {
-            close(fd)
-            throw DriverError(description: "connect \(unixPath): errno \(errno)")
-        }
-        var readTimeout = timeval(tv_sec: timeout, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &readTimeout, socklen_t(MemoryLayout<timeval>.size))
+        fd = try Self.connected(to: &address, family: AF_UNIX, name: unixPath, timeout: timeout)
     }
 
     /// Connects to a TCP socket on loopback.
     public init(tcpPort port: UInt16, timeout: Int = 10) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw DriverError(description: "socket: \(errno)") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
         address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        fd = try Self.connected(to: &address, family: AF_INET, name: "127.0.0.1:\(port)", timeout: timeout)
+    }
+
+    /// A stream socket of `family` connected to `address`, whose reads give up after `timeout` s.
+    private static func connected<Address>(to address: inout Address, family: Int32, name: String, timeout: Int) throws -> Int32 {
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw DriverError(description: "socket: \(errno)") }
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Foundation.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                Foundation.connect(fd, $0, socklen_t(MemoryLayout<Address>.size))
             }
         }
         guard result == 0 else {
             close(fd)
-            throw DriverError(description: "connect 127.0.0.1:\(port): errno \(errno)")
+            throw DriverError(description: "connect \(name): errno \(errno)")
         }
         var readTimeout = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &readTimeout, socklen_t(MemoryLayout<timeval>.size))
+        return fd
     }
 
     deinit { close(fd) }

@@ -1,6 +1,5 @@
 import Foundation
 import MisdirectionRisk
-import Synchronization
 
 /// Keeps the SMTP path away from the correspondent store. Sessions only read the latest facts
 /// (through the snapshot the owner builds from ``Settings`` and `onFacts`) and append what was
@@ -61,7 +60,7 @@ public final class HistoryService: Sendable {
 
     public let store: any CorrespondentStore
     public let settings: Settings
-    private let state = Mutex(State())
+    private let state = LockedValue(State())
     private let onFacts: @Sendable ([String: CorrespondentFacts]) -> Void
     private let onEvent: @Sendable (Event) -> Void
 

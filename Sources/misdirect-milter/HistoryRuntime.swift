@@ -2,7 +2,6 @@ import CorrespondentHistory
 import Foundation
 import Logging
 import MisdirectionRisk
-import Synchronization
 
 /// `serve`'s correspondent history: the snapshot sessions read at RCPT and the queue they add
 /// delivered mail to. The store is only touched by ``HistoryService``'s background loops;
@@ -12,7 +11,7 @@ final class HistoryRuntime: Sendable {
     let service: HistoryService
     private let engines: EngineStore
     private let hasher: AddressHasher?
-    private let current = Mutex<HistorySnapshot?>(nil)
+    private let current = LockedValue<HistorySnapshot?>(nil)
     private let logger: Logger
 
     /// - Parameter engines: the snapshot is built with the current engine's classifier and
@@ -26,7 +25,7 @@ final class HistoryRuntime: Sendable {
         let store = configuration.openStore(logger: Logger(label: "misdirect-milter") { _ in MinimumLevelHandler(.warning, forwardingTo: logger) })
         // The snapshot is built on the refresh loop, off the SMTP path; `build` reads `self`
         // only through this box, filled once init is done.
-        let box = Mutex<HistoryRuntime?>(nil)
+        let box = LockedValue<HistoryRuntime?>(nil)
         service = HistoryService(
             store: store, settings: configuration.service,
             onFacts: { facts in box.withLock { $0 }?.build(facts) },
@@ -141,7 +140,7 @@ struct MinimumLevelHandler: LogHandler {
 /// Runs async work from synchronous code (the commands, the signal loop) and waits for it.
 /// The work runs on the global executor, never on the waiting thread.
 func runBlocking<T: Sendable>(_ work: @escaping @Sendable () async -> T) -> T {
-    let result = Mutex<T?>(nil)
+    let result = LockedValue<T?>(nil)
     let done = DispatchSemaphore(value: 0)
     Task {
         let value = await work()

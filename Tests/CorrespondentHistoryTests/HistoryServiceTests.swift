@@ -11,6 +11,8 @@ final class FlakyStore: CorrespondentStore {
 
     let inner: any CorrespondentStore
     let mode = Mutex(Mode.working)
+    /// The calls hanging now, for ``release()``.
+    private let hung = Mutex<[UnsafeContinuation<Void, any Error>]>([])
 
     init(_ inner: any CorrespondentStore) { self.inner = inner }
 
@@ -19,8 +21,17 @@ final class FlakyStore: CorrespondentStore {
         case .working: return
         case .failing: throw StoreError("connection refused")
         case .hanging:
-            // Never answers, and ignores cancellation, like a stopped server.
-            await withUnsafeContinuation { (_: UnsafeContinuation<Void, Never>) in }
+            // Never answers, and ignores cancellation, like a stopped server, until released.
+            try await withUnsafeThrowingContinuation { continuation in hung.withLock { $0.append(continuation) } }
+        }
+    }
+
+    /// Ends the hang: the calls waiting fail, as when the server's connection is finally reset,
+    /// so that no task given up on outlives the test (LeakSanitizer would report it at exit).
+    func release() {
+        mode.withLock { $0 = .failing }
+        for continuation in hung.withLock({ calls in defer { calls.removeAll() }; return calls }) {
+            continuation.resume(throwing: StoreError("connection reset"))
         }
     }
 
@@ -128,6 +139,7 @@ struct HistoryServiceTests {
         #expect(recorder.events.withLock { $0 }.contains("failed refresh first"))
         // Stopping still returns, reporting what could not be written.
         #expect(await service.stop(flushTimeout: .seconds(1)) == 1)
+        store.release()
     }
 
     @Test("a clean stop writes what is queued")

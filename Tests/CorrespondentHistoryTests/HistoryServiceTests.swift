@@ -126,7 +126,7 @@ struct HistoryServiceTests {
         let fixture = try StoreFixture(.sqlite)
         let recorder = Recorder()
         let store = FlakyStore(try fixture.open())
-        let service = service(store, recorder: recorder, timeout: .seconds(3))
+        let service = service(store, recorder: recorder, timeout: .seconds(10))
         service.record([delivery("a.com")])
         #expect(await service.flushNow())
         await service.refreshNow()

@@ -182,7 +182,8 @@ struct HistoryTests {
         try postgres.start()
         #expect(milter.logLines(containing: ["history store available again"], timeout: .seconds(60)).count >= 1, "\(milter.log)")
         var shown = ""
-        _ = try Command.waitUntil(timeout: .seconds(60)) {
+        // Generous: under ThreadSanitizer (scripts/sanitize) reconnecting and writing is slow.
+        _ = try Command.waitUntil(timeout: .seconds(180)) {
             shown = try Command.run(MilterProcess.binary, ["history", "show", "--config", milter.configPath, "outage-partner.com"]).stdout
             return shown.hasPrefix("outage-partner.com: established correspondent (8 messages")
         }

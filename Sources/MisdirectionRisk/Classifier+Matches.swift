@@ -10,6 +10,9 @@ extension Classifier {
     /// Looks `bytes` (a form of `domain`) up in the index and turns each match into a finding,
     /// or into the note that the domain is protected or trusted.
     func scan(_ bytes: UnsafeBufferPointer<UInt8>, domain: String, shown: String, path: ScanPath, into findings: inout Findings) {
+        // A decoded or folded form can be several times the domain's 253 octets; past what the
+        // index hashes, nothing can match it.
+        guard bytes.count <= RangeHasher.maximumLength else { return }
         DomainBytes.with(bytes) { scan($0, domain: domain, shown: shown, path: path, into: &findings) }
     }
 

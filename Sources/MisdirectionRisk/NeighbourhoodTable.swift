@@ -180,9 +180,13 @@ final class NeighbourhoodTable: @unchecked Sendable {
 struct RangeHasher {
     /// The odd multiplier B.
     static let base: UInt64 = 0x100_0000_01B3
-    /// B^0 … B^256: domains are at most 253 bytes.
+    /// The longest byte string hashed. A domain is at most 253 octets, but its Unicode form can
+    /// take four times as many bytes and its look-alike skeleton more; longer forms are neither
+    /// indexed nor looked up (the callers check), so no hash reads past ``powers``.
+    static let maximumLength = 1024
+    /// B^0 … B^maximumLength.
     static let powers: [UInt64] = {
-        var powers = [UInt64](repeating: 1, count: 257)
+        var powers = [UInt64](repeating: 1, count: maximumLength + 1)
         for index in 1..<powers.count { powers[index] = powers[index - 1] &* base }
         return powers
     }()

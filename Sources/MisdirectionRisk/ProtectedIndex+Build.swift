@@ -49,6 +49,8 @@ extension ProtectedIndex {
         }
 
         private mutating func add(_ bytes: [UInt8], entry: Int, form: Key.Form, twoEditName: Int? = nil) {
+            // A form too long to hash cannot be matched by any recipient either.
+            guard bytes.count <= RangeHasher.maximumLength else { return }
             let labelCount = bytes.reduce(1) { $0 + ($1 == UInt8(ascii: ".") ? 1 : 0) }
             keys.append(Key(entry: Int32(entry), start: Int32(keyBytes.count), length: Int16(bytes.count), labelCount: Int8(clamping: labelCount), form: form))
             keyBytes += bytes

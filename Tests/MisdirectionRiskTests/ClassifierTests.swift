@@ -96,4 +96,21 @@ struct ClassifierLimitsTests {
         #expect(classifier.classify(EmailAddress(localPart: "j", domain: "army.ml")).level == .high)
         #expect(classifier.classify(EmailAddress(localPart: "j", domain: deep)).level == .none)
     }
+
+    /// Found by FuzzClassifier (AddressSanitizer: a read past the table of powers): a name whose
+    /// punycode label decodes to a form longer than 256 bytes.
+    @Test("indexes and looks up names whose decoded or folded forms outgrow 253 octets without reading past its tables")
+    func longForms() throws {
+        let found = "d.go.u.miclexamexmp.or.rnyhdlexamexmp.or.rny.go.u.k.m.xn--tc0bdlexamexmp.o.go.u.mii.e.x.ao.e.il.u.mip.rny.m.m.go.u.mii.e.x.ao.e.il"
+        guard case .success(let domain) = EmailAddress.normalizeDomain(Array(found.utf8)) else {
+            Issue.record("the fuzzer's name no longer normalises")
+            return
+        }
+        let classifier = Classifier(protectedDomains: [domain, "army.mil"], trustedDomains: [], suffixes: Fixtures.suffixes)
+        #expect(classifier.classify(EmailAddress(localPart: "j", domain: domain)).level == .none)
+        #expect(classifier.classify(EmailAddress(localPart: "j", domain: "army.ml")).level == .high)
+        // The same name as a recipient, against the packaged kind of protection.
+        let packaged = Classifier(protectedDomains: ["mil", "gov", "gov.uk"], trustedDomains: [], suffixes: Fixtures.suffixes)
+        _ = packaged.classify(EmailAddress(localPart: "j", domain: domain))
+    }
 }

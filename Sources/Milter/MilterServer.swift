@@ -37,7 +37,7 @@ public struct MilterServer: Sendable {
         }
         guard fresh else { throw .alreadyRunning }
         try LibMilter.register(name: configuration.name)
-        try LibMilter.configure(configuration, socket: configuration.socket)
+        try LibMilter.configure(configuration)
         try LibMilter.openSocket(configuration.socket, permissions: configuration.unixSocketPermissions)
     }
 

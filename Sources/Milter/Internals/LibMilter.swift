@@ -72,8 +72,8 @@ enum LibMilter {
         try check(result, "smfi_register")
     }
 
-    static func configure(_ configuration: MilterConfiguration, socket: MilterSocket) throws(MilterError) {
-        let spec = socket.description
+    static func configure(_ configuration: MilterConfiguration) throws(MilterError) {
+        let spec = configuration.socket.description
         try check(withCStrings([spec]) { p in smfi_setconn(p[0]) }, "smfi_setconn \(spec)")
         try check(smfi_settimeout(Int32(clamping: configuration.timeout)), "smfi_settimeout")
         try check(smfi_setbacklog(Int32(clamping: configuration.backlog)), "smfi_setbacklog")

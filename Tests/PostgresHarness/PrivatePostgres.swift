@@ -32,7 +32,11 @@ public final class PrivatePostgres: @unchecked Sendable {
 
     /// Starts (or restarts) the server and waits until it accepts connections.
     public func start() throws {
-        let options = "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        // fsync=off is safe for what the tests do (a process crash, never a machine crash):
+        // WAL written to the kernel survives SIGKILL. synchronous_commit stays on: with it off
+        // the server acknowledges a commit before writing its WAL, and kill9() would then lose
+        // a write the client was told had succeeded.
+        let options = "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
         try asPostgres("pg_ctl", ["-D", data, "-l", directory + "/server.log", "-o", options, "-w", "-t", "60", "start"])
     }
 
@@ -88,8 +92,9 @@ public final class PrivatePostgres: @unchecked Sendable {
 
     /// Kills the server and its backends at once (SIGKILL), as a crash would.
     public func kill9() {
+        // SIGKILL ends a stopped process too; no SIGCONT first, which would let a frozen
+        // backend finish its statement in the instant before the kill.
         let pids = processes
-        for pid in pids { kill(pid, SIGCONT) }
         for pid in pids { kill(pid, SIGKILL) }
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline, pids.contains(where: { kill($0, 0) == 0 && !Self.isZombie($0) }) { usleep(50_000) }

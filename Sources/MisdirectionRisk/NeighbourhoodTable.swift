@@ -212,7 +212,8 @@ struct RangeHasher {
         self.powers = powers
     }
 
-    /// Calls `body` with the hasher of `bytes` (at most 256 of them), on the stack.
+    /// Calls `body` with the hasher of `bytes` (at most ``maximumLength`` of them: the callers
+    /// check), on the stack.
     @inline(__always)
     static func with<R>(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (RangeHasher) -> R) -> R {
         withUnsafeTemporaryAllocation(of: UInt64.self, capacity: bytes.count + 1) { storage in

@@ -7,6 +7,12 @@ public struct MilterConfiguration: Sendable {
     /// The stages the session implements. The MTA is asked not to send the others (and never
     /// the body), which saves a round trip per stage.
     public var stages: MilterStages
+    /// Stages in which the session always continues, so the MTA need not wait for an answer
+    /// (`SMFIP_NR_*`): one round trip less per header or sender. Asked for on unix sockets only;
+    /// over TCP an unanswered command is the small segment that waits out Nagle on the MTA's
+    /// side (40 ms). A session must answer `.continue` in these stages: when the MTA agreed, any
+    /// other answer is not sent.
+    public var unansweredStages: MilterStages
     /// What the session may do to a message at its end.
     public var actions: MilterActions
     /// Macros to ask the MTA for, per stage (`smfi_setsymlist`), such as `["i"]` at end of
@@ -25,6 +31,7 @@ public struct MilterConfiguration: Sendable {
         name: String,
         socket: MilterSocket,
         stages: MilterStages,
+        unansweredStages: MilterStages = [],
         actions: MilterActions,
         macros: [MacroStage: [String]] = [:],
         timeout: Int = 600,
@@ -34,6 +41,7 @@ public struct MilterConfiguration: Sendable {
         self.name = name
         self.socket = socket
         self.stages = stages
+        self.unansweredStages = unansweredStages
         self.actions = actions
         self.macros = macros
         self.timeout = timeout

@@ -15,6 +15,9 @@ final class MisdirectionSession: MilterSession {
     static func stages(reviewing: Bool) -> MilterStages {
         reviewing ? [.envelopeSender, .envelopeRecipient, .headers, .body] : [.envelopeSender, .envelopeRecipient, .headers]
     }
+    /// Stages that only collect (the sender, the headers) and always continue: on a unix socket
+    /// the MTA is told not to wait for their answer. Refusals come at RCPT and end of message.
+    static let unansweredStages: MilterStages = [.envelopeSender, .headers]
     static let actions: MilterActions = [.addHeaders, .changeHeaders, .quarantine, .addRecipients]
     static let macros: [MacroStage: [String]] = [
         .envelopeSender: ["i", "{auth_authen}"],

@@ -52,6 +52,7 @@ struct Serve: ParsableCommand {
             name: "misdirect-milter",
             socket: configuration.socket,
             stages: MisdirectionSession.stages(reviewing: configuration.review != nil),
+            unansweredStages: MisdirectionSession.unansweredStages,
             actions: MisdirectionSession.actions,
             macros: MisdirectionSession.macros,
             unixSocketPermissions: UnixSocketPermissions(mode: configuration.socketMode, group: configuration.socketGroupID))

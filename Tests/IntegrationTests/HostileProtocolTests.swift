@@ -11,7 +11,8 @@ struct HostileProtocolTests {
     static func connection() throws -> MTAConnection {
         let milter = try environment().milters[.enforce]!
         let connection = try MTAConnection(unixPath: String(milter.socket.dropFirst("unix:".count)))
-        _ = try connection.negotiate()
+        // As an MTA that waits for every answer, so each odd input shows the milter answering.
+        _ = try connection.negotiate(steps: 0x1F_FFFF & ~MTAConnection.noReplySteps)
         _ = try connection.connect(hostname: "client.test.localdomain", address: "127.0.0.1", port: 40000)
         _ = try connection.helo("client.test.localdomain")
         return connection
@@ -143,10 +144,12 @@ struct HostileProtocolTests {
 }
 
 /// Over TCP the binary answers DATA, so the macros Postfix sends before it never travel alone
-/// (a lone segment with no reply holds the next command 40 ms); on a unix socket it skips it.
+/// (a lone segment with no reply holds the next command 40 ms); on a unix socket it skips it,
+/// and the MTA does not wait on MAIL and headers, which only collect.
 @Suite(.postfixEnvironment)
 struct TCPNegotiationTests {
     static let noData: UInt32 = 0x200  // SMFIP_NODATA
+    static let noReplyMailAndHeaders: UInt32 = 0x4000 | 0x80  // SMFIP_NR_MAIL | SMFIP_NR_HDR
 
     @Test("over TCP DATA is negotiated and answered with continue; on a unix socket it is skipped")
     func dataOverTCP() throws {
@@ -156,6 +159,7 @@ struct TCPNegotiationTests {
         let tcp = try MTAConnection(tcpPort: port)
         let overTCP = try tcp.negotiate()
         #expect(overTCP.steps & Self.noData == 0, "DATA is wanted over TCP")
+        #expect(overTCP.steps & MTAConnection.noReplySteps == 0, "every stage answered over TCP")
         _ = try tcp.connect(hostname: "client.test.localdomain", address: "127.0.0.1", port: 40000)
         _ = try tcp.mail([Array("<a@example.org>".utf8)])
         _ = try tcp.rcpt([Array("<b@army.mil>".utf8)])
@@ -164,6 +168,30 @@ struct TCPNegotiationTests {
         #expect(code == UInt8(ascii: "c"), "DATA answered with continue")
 
         let unix = try MTAConnection(unixPath: String(env.milters[.enforce]!.socket.dropFirst("unix:".count)))
-        #expect(try unix.negotiate().steps & Self.noData != 0, "DATA skipped on a unix socket")
+        let overUnix = try unix.negotiate()
+        #expect(overUnix.steps & Self.noData != 0, "DATA skipped on a unix socket")
+        #expect(overUnix.steps & MTAConnection.noReplySteps == Self.noReplyMailAndHeaders, "only MAIL and headers go unanswered")
+    }
+
+    @Test("on a unix socket MAIL and headers get no answer, and the headers still count at end of message")
+    func unansweredHeaders() throws {
+        let env = try environment()
+        let unix = try MTAConnection(unixPath: String(env.milters[.enforce]!.socket.dropFirst("unix:".count)))
+        _ = try unix.negotiate()
+        #expect(try unix.mail([Array("<alice@example.org>".utf8)]) == nil)
+        #expect(try unix.rcpt([Array("<j@army.mil>".utf8)]) == .continue)
+        // A forged copy of our header (removed at end of message only if the unanswered
+        // headers reached the session) among ordinary ones.
+        #expect(try unix.header("Subject", Array("hello".utf8)) == nil)
+        #expect(try unix.header("X-Misdirection-Risk", Array("none; forged".utf8)) == nil)
+        #expect(try unix.header("To", Array("<j@army.mil>".utf8)) == nil)
+        let (changes, final) = try unix.endOfMessage()
+        // An answer sent to a header would have been read here as the end-of-message reply,
+        // leaving the changes unread.
+        #expect(final == .continue)
+        #expect(changes.contains(.changeHeader(index: 1, name: "X-Misdirection-Risk", value: "")), "\(changes)")
+        let added = changes.filter { if case .insertHeader(_, "X-Misdirection-Risk", _) = $0 { true } else { false } }
+        #expect(added.count == 1, "\(changes)")
+        try unix.quit()
     }
 }

@@ -25,7 +25,7 @@ struct SenderOverrideTests {
         let connection = try MTAConnection(unixPath: String(milter.socket.dropFirst("unix:".count)))
         _ = try connection.negotiate()
         try connection.macros("M", [("i", "4QUEUE1")] + (login.map { [("{auth_authen}", $0)] } ?? []))
-        #expect(try connection.mail([Array("<alice@example.org>".utf8)]) == .continue)
+        #expect(try connection.mail([Array("<alice@example.org>".utf8)]) == nil, "not answered on a unix socket")
         var replies: [MTAConnection.Reply?] = []
         for recipient in recipients {
             try connection.macros("R", [("i", "4QUEUE1")])

@@ -92,6 +92,11 @@ public final class MTAConnection {
 
     // MARK: Stages
 
+    /// Every `SMFIP_NR_*` bit: the stages a milter may ask the MTA not to wait on.
+    public static let noReplySteps: UInt32 = 0x80 | 0x1000 | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000 | 0x40000 | 0x80000
+
+    /// Offers `actions` and `steps` (by default everything, as Postfix 3 does) and records what
+    /// the milter took: a stage it took without reply is then sent without waiting.
     public func negotiate(actions: UInt32 = 0x1FF, steps: UInt32 = 0x1F_FFFF) throws -> Negotiated {
         try send("O", Self.uint32(6) + Self.uint32(actions) + Self.uint32(steps))
         let (command, data) = try receive()

@@ -14,6 +14,7 @@ struct MilterServerTests {
         #expect(negotiated.steps & 0x400 != 0, "SMFIP_SKIP with the body")
         #expect(negotiated.steps & 0x01 != 0, "SMFIP_NOCONNECT: the probe does not use connect")
         #expect(negotiated.steps & 0x08 == 0, "recipients are wanted")
+        #expect(negotiated.steps & MTAConnection.noReplySteps == 0x80, "SMFIP_NR_HDR alone: headers go unanswered on a unix socket")
         #expect(negotiated.actions & 0x01 != 0, "SMFIF_ADDHDRS")
         #expect(negotiated.actions & 0x10 != 0, "SMFIF_CHGHDRS")
         #expect(negotiated.actions & 0x24 == 0x24, "SMFIF_QUARANTINE and SMFIF_ADDRCPT")
@@ -51,6 +52,21 @@ struct MilterServerTests {
             .changeHeader(index: 1, name: "X-Probe", value: ""),
             .addHeader(name: "X-Probe-Result", value: "rcpts=2; queue=4ABCDEF Injected: yes"),
         ])
+        try connection.quit()
+    }
+
+    @Test("an MTA that does not offer unanswered stages gets an answer to every header, and the same changes")
+    func headersAnsweredWhenNotOffered() throws {
+        let connection = try MTAConnection(unixPath: ProbeMilter.socketPath)
+        let negotiated = try connection.negotiate(steps: 0x1F_FFFF & ~MTAConnection.noReplySteps)
+        #expect(negotiated.steps & MTAConnection.noReplySteps == 0)
+        _ = try connection.mail([Array("<a@example.org>".utf8)])
+        _ = try connection.rcpt([Array("<one@example.net>".utf8)])
+        #expect(try connection.header("X-Probe", Array("forged".utf8)) == .continue)
+        #expect(try connection.header("Subject", Array("hello".utf8)) == .continue)
+        let (changes, reply) = try connection.endOfMessage()
+        #expect(reply == .continue)
+        #expect(changes.first == .changeHeader(index: 1, name: "X-Probe", value: ""))
         try connection.quit()
     }
 

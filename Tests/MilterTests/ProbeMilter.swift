@@ -85,6 +85,7 @@ enum ProbeMilter {
         let configuration = MilterConfiguration(
             name: "probe", socket: .unix(path: path),
             stages: [.envelopeSender, .envelopeRecipient, .headers, .body],
+            unansweredStages: [.headers],
             actions: [.addHeaders, .changeHeaders, .quarantine, .addRecipients],
             macros: [.endOfMessage: ["i"]],
             // Short, so a test can pause an MTA for longer than the timeout.

@@ -22,6 +22,8 @@ final class Connection {
     let session: any MilterSession
     /// The MTA accepted SMFIP_SKIP at negotiation, so a body stage may answer skip.
     var canSkip = false
+    /// The `SMFIP_NR_*` bits the MTA accepted: stages it does not wait on.
+    var unanswered: UInt = 0
 
     init(session: any MilterSession) {
         self.session = session
@@ -44,39 +46,39 @@ enum Callbacks {
             Callbacks.negotiate(ctx, offeredActions, offeredProtocol, actions, steps, reserved2, reserved3)
         }
         desc.xxfi_connect = { ctx, hostname, address in
-            Callbacks.run(ctx) { session, context in
+            Callbacks.run(ctx, noReply: SMFIP_NR_CONN) { session, context in
                 session.connect(
                     hostname: hostname.map { String(cString: $0) } ?? "",
                     address: Callbacks.peerAddress(address), context: context)
             }
         }
         desc.xxfi_helo = { ctx, name in
-            Callbacks.run(ctx) { session, context in
+            Callbacks.run(ctx, noReply: SMFIP_NR_HELO) { session, context in
                 session.helo(name.map { String(cString: $0) } ?? "", context: context)
             }
         }
         desc.xxfi_envfrom = { ctx, argv in
-            Callbacks.run(ctx) { session, context in
+            Callbacks.run(ctx, noReply: SMFIP_NR_MAIL) { session, context in
                 session.envelopeSender(Callbacks.arguments(argv), context: context)
             }
         }
         desc.xxfi_envrcpt = { ctx, argv in
-            Callbacks.run(ctx) { session, context in
+            Callbacks.run(ctx, noReply: SMFIP_NR_RCPT) { session, context in
                 session.envelopeRecipient(Callbacks.arguments(argv), context: context)
             }
         }
         // Only asked for over TCP (see ``Negotiation``); no session needs it.
         desc.xxfi_data = { _ in Status.continue.rawValue }
         desc.xxfi_header = { ctx, name, value in
-            Callbacks.run(ctx) { session, context in
+            Callbacks.run(ctx, noReply: SMFIP_NR_HDR) { session, context in
                 session.header(name: Callbacks.bytes(name), value: Callbacks.bytes(value), context: context)
             }
         }
         desc.xxfi_eoh = { ctx in
-            Callbacks.run(ctx) { session, context in session.endOfHeaders(context: context) }
+            Callbacks.run(ctx, noReply: SMFIP_NR_EOH) { session, context in session.endOfHeaders(context: context) }
         }
         desc.xxfi_body = { ctx, chunk, length in
-            Callbacks.run(ctx) { session, context in
+            Callbacks.run(ctx, noReply: SMFIP_NR_BODY) { session, context in
                 session.body(chunk.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? [], context: context)
             }
         }
@@ -113,6 +115,7 @@ enum Callbacks {
         actions?.pointee = wanted.actions
         steps?.pointee = wanted.steps
         connection(ctx)?.canSkip = wanted.steps & UInt(SMFIP_SKIP) != 0
+        connection(ctx)?.unanswered = wanted.steps & Negotiation.noReplyFlags(configuration.stages)
         reserved2?.pointee = 0
         reserved3?.pointee = 0
         if wanted.actions & UInt(SMFIF_SETSYMLIST) != 0 {
@@ -147,13 +150,21 @@ enum Callbacks {
         connection.session.close()
     }
 
+    /// Runs a stage of the session of `ctx` and turns its response into libmilter's answer:
+    /// none at all when the MTA agreed not to wait for one (`noReply`, an `SMFIP_NR_*` bit).
     static func run(
-        _ ctx: OpaquePointer?, _ stage: (any MilterSession, MilterContext) -> MilterResponse
+        _ ctx: OpaquePointer?, noReply: Int = 0,
+        _ stage: (any MilterSession, MilterContext) -> MilterResponse
     ) -> sfsistat {
         guard let ctx else { return Status.tempfail.rawValue }
         guard let connection = connection(ctx) else { return Status.tempfail.rawValue }
         let context = MilterContext(ctx)
-        return status(for: stage(connection.session, context), ctx).rawValue
+        let response = stage(connection.session, context)
+        if connection.unanswered & UInt(noReply) != 0 {
+            assert(response == .continue, "a stage negotiated without reply answered \(response)")
+            return Status.noReply.rawValue
+        }
+        return status(for: response, ctx).rawValue
     }
 
     static func status(for response: MilterResponse, _ ctx: OpaquePointer) -> Status {

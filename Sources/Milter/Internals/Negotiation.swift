@@ -30,6 +30,22 @@ enum Negotiation {
         if !stages.contains(.envelopeRecipient) { steps |= UInt(SMFIP_NORCPT) }
         if !stages.contains(.headers) { steps |= UInt(SMFIP_NOHDRS) }
         if !stages.contains(.endOfHeaders) { steps |= UInt(SMFIP_NOEOH) }
+        if case .unix = configuration.socket {
+            steps |= noReplyFlags(configuration.unansweredStages.intersection(stages))
+        }
         return (actions & offeredActions, steps & offeredProtocol)
+    }
+
+    /// The `SMFIP_NR_*` bits of `stages`.
+    static func noReplyFlags(_ stages: MilterStages) -> UInt {
+        var flags: UInt = 0
+        if stages.contains(.connect) { flags |= UInt(SMFIP_NR_CONN) }
+        if stages.contains(.helo) { flags |= UInt(SMFIP_NR_HELO) }
+        if stages.contains(.envelopeSender) { flags |= UInt(SMFIP_NR_MAIL) }
+        if stages.contains(.envelopeRecipient) { flags |= UInt(SMFIP_NR_RCPT) }
+        if stages.contains(.headers) { flags |= UInt(SMFIP_NR_HDR) }
+        if stages.contains(.endOfHeaders) { flags |= UInt(SMFIP_NR_EOH) }
+        if stages.contains(.body) { flags |= UInt(SMFIP_NR_BODY) }
+        return flags
     }
 }

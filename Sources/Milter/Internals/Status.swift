@@ -17,6 +17,8 @@ struct Status: RawRepresentable, Equatable {
     static let tempfail = Status(rawValue: sfsistat(SMFIS_TEMPFAIL))
     /// `SMFIS_SKIP`
     static let skip = Status(rawValue: sfsistat(SMFIS_SKIP))
+    /// `SMFIS_NOREPLY`: the MTA agreed not to wait for an answer to this stage.
+    static let noReply = Status(rawValue: sfsistat(SMFIS_NOREPLY))
     /// `SMFIS_ALL_OPTS`: at negotiation, take every option the MTA offered.
     static let allOptions = Status(rawValue: sfsistat(SMFIS_ALL_OPTS))
 }

@@ -17,8 +17,11 @@ extension Classifier {
     /// Levels only go up.
     public func assess(_ verdicts: [RecipientVerdict], context: MessageContext) -> MessageAssessment {
         let references = referenceDomains(verdicts, context: context)
+        // Recipients at one domain compare against the same stronger domains: one index for
+        // them all (five recipients at army.mil from example.org built it five times).
+        var lookalikeIndexes: [[String]: Classifier] = [:]
         var result = verdicts.map { verdict in
-            let (reasons, real) = oddOneOut(verdict, references: references)
+            let (reasons, real) = oddOneOut(verdict, references: references, indexes: &lookalikeIndexes)
             return verdict.adding(reasons, suspectedDomain: real)
         }
         result = result.map { verdict in
@@ -80,7 +83,10 @@ extension Classifier {
         return references
     }
 
-    private func oddOneOut(_ verdict: RecipientVerdict, references: References) -> ([Reason], String?) {
+    /// - Parameter indexes: classifiers already built in this message, by protected domains.
+    private func oddOneOut(
+        _ verdict: RecipientVerdict, references: References, indexes: inout [[String]: Classifier]
+    ) -> ([Reason], String?) {
         guard let address = verdict.address, !address.isAddressLiteral else { return ([], nil) }
         let own = address.domain
         let all = references.senders.union(references.counts.keys).filter { $0 != own }
@@ -95,7 +101,14 @@ extension Classifier {
         let ownCount = references.counts[own] ?? 0
         let stronger = all.filter { references.senders.contains($0) || (references.counts[$0] ?? 0) > ownCount }
         guard !stronger.isEmpty else { return ([], nil) }
-        let local = Classifier(protectedDomains: stronger.sorted(), trustedDomains: [], suffixes: suffixes, confusables: confusables)
+        let domains = stronger.sorted()
+        let local: Classifier
+        if let built = indexes[domains] {
+            local = built
+        } else {
+            local = Classifier(protectedDomains: domains, trustedDomains: [], suffixes: suffixes, confusables: confusables)
+            indexes[domains] = local
+        }
         let lookalike = local.classify(address)
         guard lookalike.level > .none, let real = lookalike.suspectedDomain, let first = lookalike.reasons.first else { return ([], nil) }
         let who = references.senders.contains(real) ? "the sender is" : "the other recipients are"

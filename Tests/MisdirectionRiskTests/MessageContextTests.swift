@@ -92,6 +92,19 @@ struct AssessmentTests {
         #expect(assessment.verdicts[3].level == .none)
     }
 
+    @Test("odd-one-out: recipients at one domain are compared with the same stronger domains, others with their own")
+    func oddOneOutPerDomain() {
+        let assessment = assess([
+            "w@widgets.io",  // one address: compared with acme-corp.com, acme-corp.co and widget.io
+            "c@acme-corp.co", "d@acme-corp.co",  // two: compared with acme-corp.com and widget.io only
+            "a@acme-corp.com", "b@acme-corp.com", "e@acme-corp.com", "x@widget.io", "y@widget.io", "z@widget.io",
+        ])
+        #expect(assessment.verdicts.map { $0.rules == [.oddOneOut] } == [true, true, true, false, false, false, false, false, false])
+        #expect(assessment.verdicts[0].suggestedAddress?.description == "w@widget.io")
+        #expect(assessment.verdicts[1].suggestedAddress?.description == "c@acme-corp.com")
+        #expect(assessment.verdicts[2].suggestedAddress?.description == "d@acme-corp.com")
+    }
+
     @Test("odd-one-out: two recipients on two look-alike domains, none more common, are left alone")
     func oddOneOutTie() {
         let assessment = assess(["a@acme-corp.com", "c@acme-corp.co"])

@@ -136,6 +136,8 @@ def main():
 
     configs = {"postfix alone": None}
     s, p = unix("floor-unix"); configs["C floor, unix"] = Milter("floor-unix", [floor, s], s, p, root)
+    # The floor with MAIL and headers unanswered, as misdirect-milter negotiates on unix sockets.
+    s, p = unix("floor-noreply"); configs["C floor, unix, no-reply"] = Milter("floor-noreply", [floor, s, "noreply"], s, p, root)
     s, p = tcp(); configs["C floor, TCP"] = Milter("floor-tcp", [floor, s], s, p, root)
     s, p = unix("enforce-unix"); configs["enforce, unix"] = Milter("enforce-unix", ours("enforce-unix", "enforce", s), s, p, root)
     s, p = tcp(); configs["enforce, TCP"] = Milter("enforce-tcp", ours("enforce-tcp", "enforce", s), s, p, root)

@@ -20,10 +20,9 @@ let liveSessionCount = Atomic<Int>(0)
 /// The per-connection object libmilter holds through `smfi_setpriv`.
 final class Connection {
     let session: any MilterSession
-    /// The MTA accepted SMFIP_SKIP at negotiation, so a body stage may answer skip.
-    var canSkip = false
-    /// The `SMFIP_NR_*` bits the MTA accepted: stages it does not wait on.
-    var unanswered: UInt = 0
+    /// The protocol steps agreed at negotiation: `SMFIP_SKIP` lets a body stage answer skip,
+    /// each `SMFIP_NR_*` bit is a stage the MTA does not wait on.
+    var steps: UInt = 0
 
     init(session: any MilterSession) {
         self.session = session
@@ -114,8 +113,7 @@ enum Callbacks {
         let wanted = Negotiation.flags(for: configuration, offeredActions: offeredActions, offeredProtocol: offeredProtocol)
         actions?.pointee = wanted.actions
         steps?.pointee = wanted.steps
-        connection(ctx)?.canSkip = wanted.steps & UInt(SMFIP_SKIP) != 0
-        connection(ctx)?.unanswered = wanted.steps & Negotiation.noReplyFlags(configuration.stages)
+        connection(ctx)?.steps = wanted.steps
         reserved2?.pointee = 0
         reserved3?.pointee = 0
         if wanted.actions & UInt(SMFIF_SETSYMLIST) != 0 {
@@ -160,7 +158,7 @@ enum Callbacks {
         guard let connection = connection(ctx) else { return Status.tempfail.rawValue }
         let context = MilterContext(ctx)
         let response = stage(connection.session, context)
-        if connection.unanswered & UInt(noReply) != 0 {
+        if connection.steps & UInt(noReply) != 0 {
             assert(response == .continue, "a stage negotiated without reply answered \(response)")
             return Status.noReply.rawValue
         }
@@ -184,7 +182,7 @@ enum Callbacks {
 
     /// Whether the MTA agreed to SMFIP_SKIP on this connection (recorded at negotiation).
     static func skipNegotiated(_ ctx: OpaquePointer) -> Bool {
-        existingConnection(ctx)?.canSkip ?? false
+        (existingConnection(ctx)?.steps ?? 0) & UInt(SMFIP_SKIP) != 0
     }
 
     // MARK: Conversions

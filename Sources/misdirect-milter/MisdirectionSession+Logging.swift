@@ -8,6 +8,9 @@ extension MisdirectionSession {
     ///   - role: what the address is to the message: `recipient`, or `reply-to`.
     ///   - text: the message instead of the one the action gives.
     func log(_ decision: Decision, queueID: String?, role: String = "recipient", level: Logger.Level = .info, message text: Logger.Message? = nil) {
+        // The metadata is built before the logger could drop the line: at `log_level: warning`
+        // that was every accepted recipient's nine strings at every end of message, for nothing.
+        guard logger.logLevel <= level else { return }
         let verdict = decision.verdict
         var metadata: Logger.Metadata = [
             "mail.queue_id": "\(queueID ?? "NOQUEUE")",

@@ -15,10 +15,14 @@ extension MisdirectionSession {
     ///   look-alike Reply-To addresses.
     func reassessWithHeaders() -> (raised: [Decision], replyTo: [Decision]) {
         let atRCPT = message.decisions
-        let headers = message.headers.lazy
-            .map { (name: String(decoding: $0.name, as: UTF8.self), value: String(decoding: $0.value, as: UTF8.self)) }
-            .filter { Self.contextHeaders.contains($0.name.lowercased()) }
-        let context = MessageContext(headers: Array(headers), envelopeSender: message.senderAddress)
+        // Only the fields the context reads have their values converted: Received, DKIM and ARC
+        // fields are most of a real header block.
+        let headers = message.headers.compactMap { field -> (name: String, value: String)? in
+            let name = String(decoding: field.name, as: UTF8.self)
+            guard Self.contextHeaders.contains(name.lowercased()) else { return nil }
+            return (name, String(decoding: field.value, as: UTF8.self))
+        }
+        let context = MessageContext(headers: headers, envelopeSender: message.senderAddress)
         let assessment = engine.classifier.assess(atRCPT.map(\.verdict), context: context)
         message.decisions = zip(atRCPT, assessment.verdicts).map { old, verdict in
             old.effectiveAction.refuses ? old : engine.policy.decide(verdict)

@@ -72,7 +72,8 @@ struct FaultTests {
         _ = Command.waitUntil(timeout: .seconds(60)) {
             accepted = acceptedByPostfix()
             delivered = env.sink.messages().filter { $0.header("Subject").contains(subject) }
-            return !queuedByPostfix() && Set(delivered.compactMap(\.postfixQueueID)) == accepted && delivered.count == accepted.count
+            // postqueue (a process) only once the log and the sink agree.
+            return Set(delivered.compactMap(\.postfixQueueID)) == accepted && delivered.count == accepted.count && !queuedByPostfix()
         }
         // Postfix refuses with 451 4.7.1 (milter_default_action = tempfail) whatever command was
         // in flight; one line per refused command.

@@ -31,8 +31,22 @@ extension Classifier {
                 }
                 return
             }
+            // Under a whole protected suffix, only the more specific protected domains count.
+            if entry.isWholeSuffix && findings.protectedSuffix != nil { return }
             if path == .raw, key.form == .domain, match.edit == .identical, isTail, isWholeLabel {
                 if !findings.isTrusted { findings.cleanNote = entry.note }
+                return
+            }
+            // A whole suffix inside a domain counts only when another suffix follows it
+            // (`hmrc.gov.uk.com`) and the two together are no suffix of their own (`gov.in`).
+            if entry.isWholeSuffix && !isTail {
+                let rest = Self.text(bytes, match.end + 1, bytes.count)
+                guard suffixes.isListedTopLevel(of: rest), suffixes.isSuffix(rest),
+                      !suffixes.isSuffix(Self.text(bytes, match.start, bytes.count)) else { return }
+                let head = Self.text(bytes, 0, match.start)
+                findings.add(Finding(
+                    rule: .structure, score: 0.95, suspected: head + entry.domain,
+                    explanation: .holds(shown, entry.domain, .beforeSuffix)))
                 return
             }
             // Labels in front of the match, kept in the suggestion (`hq.` of `hq.arny.mil`).
@@ -105,9 +119,11 @@ extension Classifier {
             return Finding(rule: .suffixConfusion, score: startsLabel ? 0.7 : 0.95, suspected: suspected, explanation: misspelling)
         }
         // An edit after the dot in front of the suffix changes the suffix (edits of the dot
-        // itself are structural, above).
+        // itself are structural, above). The whole name is as written, so a slip on the first
+        // letter of the suffix is as telling as any other: `outlook.om` is as high as
+        // `outlook.co` (the `.om` typosquats of 2016 were hundreds of brands).
         if position >= entry.suffixStart {
-            return Finding(rule: .suffixConfusion, score: startsLabel ? 0.7 : 0.95, suspected: suspected, explanation: misspelling)
+            return Finding(rule: .suffixConfusion, score: 0.95, suspected: suspected, explanation: misspelling)
         }
         if case .substitution(_, let intended, let observed) = edit {
             if Keyboard.areNeighbours(intended, observed) {

@@ -107,10 +107,18 @@ public struct Classifier: Sendable {
                 var findings = Findings()
                 if decodingPunycode && prepared.traits.hasPunycode {
                     // Decoded and looked at again by the caller.
-                } else if let entry = index.cleanEntry(for: prepared) {
-                    findings.cleanNote = entry.note
                 } else {
+                    let entry = index.cleanEntry(for: prepared)
+                    if let entry, !entry.isWholeSuffix || entry.isTrusted || prepared.count == entry.domain.utf8.count {
+                        findings.cleanNote = entry.note
+                        return (findings, prepared.traits)
+                    }
+                    // Under a whole protected suffix only (`arny.mil` with `mil` and `army.mil`
+                    // protected), a name is still compared with the protected domains under
+                    // that suffix, and is clean only if it looks like none of them.
+                    findings.protectedSuffix = entry?.domain
                     scan(prepared, domain: domain, shown: domain, path: .raw, into: &findings)
+                    if findings.isEmpty { scanNames(prepared, domain: domain, into: &findings) }
                 }
                 return (findings, prepared.traits)
             }
@@ -152,6 +160,8 @@ enum Explanation {
     /// Where ``holds(_:_:_:)`` found the protected domain.
     enum Placement {
         case reversed, dotsChanged, inside
+        /// Whole labels followed by another suffix: `hmrc.gov.uk.com`.
+        case beforeSuffix
     }
 
     /// `shown` looks like a misspelling of `suspected`.
@@ -166,6 +176,8 @@ enum Explanation {
     case holds(String, String, Placement)
     case punctuation(String, String)
     case bitFlip(String, String)
+    /// `shown` has the name of the protected `domain` under `suffix`, another suffix.
+    case otherSuffix(String, String, String)
     case text(String)
 
     var text: String {
@@ -180,9 +192,12 @@ enum Explanation {
         case .holds(let shown, let domain, .reversed): Self.joined(shown, " holds ", domain, " with its labels reversed")
         case .holds(let shown, let domain, .dotsChanged): Self.joined(shown, " holds ", domain, " with its dots dropped or turned into hyphens")
         case .holds(let shown, let domain, .inside): Self.joined(shown, " holds ", domain, " inside a longer name")
+        case .holds(let shown, let domain, .beforeSuffix): Self.joined(shown, " holds ", domain, " followed by another suffix")
         case .punctuation(let shown, let suspected):
             Self.joined(shown, " looks like ", suspected, " with a dot or hyphen added, dropped or changed")
         case .bitFlip(let shown, let suspected): Self.joined(shown, " is ", suspected, " with one bit flipped")
+        case .otherSuffix(let shown, let domain, let suffix):
+            Self.joined(shown, " has the name of ", domain, " under another suffix (." + suffix + ")")
         case .text(let text): text
         }
     }
@@ -206,6 +221,11 @@ struct Findings {
     /// Set when the recipient is a trusted or protected domain (or under one).
     var cleanNote: RecipientVerdict.Note?
     var isTrusted = false
+    /// The whole protected suffix the recipient is under (`mil` for `arny.mil`), when no more
+    /// specific entry is: only look-alikes of other protected domains count then.
+    var protectedSuffix: String?
+
+    var isEmpty: Bool { items.isEmpty }
 
     mutating func add(_ finding: Finding) {
         if let index = items.firstIndex(where: { $0.rule == finding.rule }) {
@@ -216,15 +236,24 @@ struct Findings {
     }
 
     func verdict(address: EmailAddress, givenInput: String?) -> RecipientVerdict {
-        guard !items.isEmpty else { return .clean(address, givenInput: givenInput) }
+        guard !items.isEmpty else {
+            return .clean(address, givenInput: givenInput, note: protectedSuffix.map { .domain($0, isTrusted: false) })
+        }
         // On a tie, the shorter suggestion first: `army.mil` rather than `mil.army.mil` for
         // `mil.army.ml`; the verdict keeps this order among equal scores.
         let ordered = items.count == 1 ? items : items.sorted { a, b in
             a.score != b.score ? a.score > b.score : (a.suspected?.utf8.count ?? 999) < (b.suspected?.utf8.count ?? 999)
         }
         let suspected = ordered.lazy.compactMap(\.suspected).first(where: Classifier.isSuggestible)
+        // Under a whole protected suffix, say so: the name is in the organisation's own space
+        // (a restricted registry such as `mil` or `gov.uk`), but it is not one of the listed
+        // domains. The level stays: mail to a mistyped name there bounces or reaches the wrong
+        // office, and a refusal at RCPT tells the sender at once instead of hours later.
+        let note = protectedSuffix.map { "; it is under the protected suffix \($0) but is not listed itself" } ?? ""
         return RecipientVerdict(
             address: address, givenInput: givenInput, suspectedDomain: suspected,
-            reasons: ordered.map { Reason(rule: $0.rule, score: $0.score, explanation: $0.explanation.text) })
+            reasons: ordered.enumerated().map { position, finding in
+                Reason(rule: finding.rule, score: finding.score, explanation: position == 0 ? finding.explanation.text + note : finding.explanation.text)
+            })
     }
 }

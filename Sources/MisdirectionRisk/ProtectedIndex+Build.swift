@@ -66,7 +66,8 @@ extension ProtectedIndex {
                     tailLengths.insert(labels: size, lengths: (bytes.count - 1)...(bytes.count + 1))
                 }
             }
-            if form != .trusted, labelCount >= 2 || form == .reversed {
+            // One-label keys are whole suffixes (`mil`), looked for inside as `x.mil.com`.
+            if form != .trusted {
                 innerSizes |= 1 << UInt64(labelCount)
                 if labelCount > 1 { innerSizes |= 1 << UInt64(labelCount - 1) }
             }

@@ -87,8 +87,11 @@ extension ProtectedIndex {
         }
     }
 
-    /// The trusted or protected entry the domain is, or is under (trusted first), found with one
-    /// probe per label: such a recipient is clean whatever else it resembles.
+    /// The trusted or protected entry the domain is, or is under, found with one probe per
+    /// label: a trusted one first, else the most specific protected one (`army.mil` rather than
+    /// `mil` for `hq.army.mil`). Under a trusted or a specific protected entry a recipient is
+    /// clean whatever else it resembles; under a whole protected suffix only, it is still
+    /// compared with the other protected domains under that suffix (see ``Classifier``).
     func cleanEntry(for domain: DomainBytes) -> Entry? {
         let bytes = domain.bytes, n = bytes.count
         guard n > 0, n <= 253 else { return nil }
@@ -102,8 +105,10 @@ extension ProtectedIndex {
                 let (slot, wanted) = table.start(hash, length: n - start)
                 table.forEachValue(from: slot, wanted: wanted) { value in
                     let key = keys[Int(value)]
+                    // Labels are visited from the longest window down: keep the first (most
+                    // specific) protected entry unless a trusted one comes after it.
                     guard key.form == .domain || key.form == .trusted, Int(key.length) == n - start,
-                          found?.isTrusted != true else { return }
+                          found == nil || (key.form == .trusted && found?.isTrusted != true) else { return }
                     let matches = withKeyBytes(key) { keyBytes in
                         Self.equal(keyBytes, UnsafeBufferPointer(rebasing: bytes[start..<n]))
                     }
@@ -165,8 +170,17 @@ extension ProtectedIndex {
             guard Self.isStructural(edit) || edit == .identical else { return nil }
         case .domain, .skeleton:
             if entries[Int(key.entry)].isWholeSuffix {
-                // A whole suffix only ends a domain, under at least one name of the same shape.
-                guard tail, isWholeLabel, start > 0, !Self.isStructural(edit) else { return nil }
+                // A whole suffix ends a domain, under at least one name of the same shape
+                // (`army.ml` for `mil`); one of two or more labels may also be mistyped as a
+                // name of its own (`gob.uk` for `gov.uk`). Inside a domain it counts only as it
+                // is, as whole labels followed by more (`hmrc.gov.uk.com`); the classifier
+                // checks that a suffix follows.
+                guard isWholeLabel, start > 0 || key.labelCount >= 2 else { return nil }
+                if tail {
+                    guard !Self.isStructural(edit) else { return nil }
+                } else {
+                    guard edit == .identical, end < bytes.count, bytes[end] == UInt8(ascii: ".") else { return nil }
+                }
             } else if !tail || !isWholeLabel {
                 guard edit == .identical || Self.isStructural(edit) else { return nil }
             }

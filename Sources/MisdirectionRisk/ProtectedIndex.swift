@@ -126,11 +126,13 @@ final class ProtectedIndex: @unchecked Sendable {
     /// name is only probed for two edits under a suffix some long name has, and only with as
     /// many bytes deleted as the lengths of those names allow.
     let twoEditSuffixes: NeighbourhoodTable
+    /// The protected names under other suffixes, and names with several look-alike letters.
+    let nameTables: NameTables
     static let suffixSpace: UInt64 = 0x2B7E_1516_28AE_D2A6
 
     /// Bytes held by the index (tables, keys and their bytes), for the benchmark.
     var memoryFootprint: Int {
-        oneEdit.memoryFootprint + twoEdit.memoryFootprint + twoEditSuffixes.memoryFootprint + keyBytes.count + keys.count * MemoryLayout<Key>.stride
+        oneEdit.memoryFootprint + twoEdit.memoryFootprint + twoEditSuffixes.memoryFootprint + nameTables.memoryFootprint + keyBytes.count + keys.count * MemoryLayout<Key>.stride
             + entries.count * (MemoryLayout<Entry>.stride + 32) + entries.reduce(0) { $0 + $1.domain.utf8.count }
     }
 
@@ -156,6 +158,7 @@ final class ProtectedIndex: @unchecked Sendable {
         self.oneEdit = oneEdit
         self.twoEdit = twoEdit
         self.twoEditSuffixes = twoEditSuffixes
+        self.nameTables = NameTables(entries: entries)
     }
 
     deinit {

@@ -29,6 +29,11 @@ public struct Rule: Sendable, Hashable, Comparable, CustomStringConvertible {
     public static let mixedScript = Rule("mixed-script")
     /// One bit of one character flipped (bitsquatting) where a typist would not slip: `arm9.mil`.
     public static let bitflip = Rule("bitflip")
+    /// The name of a specific protected domain (at least four letters) under another public
+    /// suffix: `barclays.us` for `barclays.co.uk`, `amazon.org` for `amazon.com`, `army.mo`
+    /// for `army.mil`. Often a real, separate organisation, so only `low` (accepted by
+    /// default): it shows in the header, logs and replay for review.
+    public static let otherSuffix = Rule("other-suffix")
     /// The recipient path could not be parsed (or its punycode is invalid), so it could not be
     /// compared: flagged rather than let through unchecked.
     public static let malformedAddress = Rule("malformed-address")
@@ -60,7 +65,7 @@ public struct Rule: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Every rule this version knows, for validating configuration.
     public static let all: [Rule] = [
-        .typo, .doubleTypo, .suffixConfusion, .structure, .homoglyph, .mixedScript, .bitflip, .malformedAddress,
+        .typo, .doubleTypo, .suffixConfusion, .structure, .homoglyph, .mixedScript, .bitflip, .otherSuffix, .malformedAddress,
         .oddOneOut, .displayName, .replyTo, .sensitivity, .attachment, .firstContact, .established,
     ]
 

@@ -33,7 +33,7 @@ struct ClassifierTests {
         #expect(verdict.suggestedAddress?.description == "j@\(suspected)")
     }
 
-    @Test("rates a slip of the first character medium, not high", arguments: ["x@army.il", "x@xample.org"])
+    @Test("rates a slip of the first character of a name medium, not high", arguments: ["x@rmy.mil", "x@xample.org", "x@whatever.il"])
     func firstCharacter(address: String) {
         #expect(Fixtures.verdict(address).level == .medium)
     }
@@ -50,7 +50,7 @@ struct ClassifierTests {
     }
 
     @Test("leaves unrelated domains alone", arguments: [
-        "x@gmail.com", "x@example.com", "x@bbc.co.uk", "x@government.nl", "x@mali.ml.example.com",
+        "x@gmail.com", "x@examples.com", "x@bbc.co.uk", "x@government.nl", "x@mali.ml.examples.com",
         "x@ml", "x@armymail.com",
     ])
     func unrelated(address: String) {

@@ -17,13 +17,13 @@ struct HistorySnapshotTests {
 
     @Test("a first message to a look-alike of an established correspondent is one level higher, naming it")
     func firstContactRaises() {
-        let before = Fixtures.verdict("x@army.il")
+        let before = Fixtures.verdict("x@rmy.mil")
         #expect(before.level == .medium)
-        let after = verdict("x@army.il", Self.history(["army.mil": Self.facts(40, days: 12)]))
+        let after = verdict("x@rmy.mil", Self.history(["army.mil": Self.facts(40, days: 12)]))
         #expect(after.level == .high)
-        #expect(after.rules == [.suffixConfusion, .firstContact])
+        #expect(after.rules == [.typo, .firstContact])
         #expect(after.suspectedDomain == "army.mil")
-        #expect(after.reasons.last?.explanation == "first message to army.il, while army.mil is an established correspondent (40 messages over 12 days, 2024-09-23 to 2024-10-04): one level higher")
+        #expect(after.reasons.last?.explanation == "first message to rmy.mil, while army.mil is an established correspondent (40 messages over 12 days, 2024-09-23 to 2024-10-04): one level higher")
     }
 
     @Test("a domain that only looks like an established correspondent is flagged medium by first-contact alone")
@@ -42,15 +42,15 @@ struct HistorySnapshotTests {
     func thresholdHolds() {
         let history = Self.history(["partner-corp.com": Self.facts(2, days: 1), "army.mil": Self.facts(5, days: 1)])
         #expect(verdict("j@partner-crop.com", history).level == .none)
-        #expect(verdict("x@army.il", history).rules == [.suffixConfusion])
+        #expect(verdict("x@rmy.mil", history).rules == [.typo])
         #expect(history.establishedDomains.isEmpty)
     }
 
     @Test("a recipient written to before, not yet established, is still a first contact")
     func knownButNotEstablished() {
-        let after = verdict("x@army.il", Self.history(["army.mil": Self.facts(40, days: 12), "army.il": Self.facts(2, days: 1)]))
-        #expect(after.rules == [.suffixConfusion, .firstContact])
-        #expect(after.reasons.last?.explanation.hasPrefix("army.il is not an established correspondent yet (2 messages over 1 day, on 2024-10-04), while army.mil") == true)
+        let after = verdict("x@rmy.mil", Self.history(["army.mil": Self.facts(40, days: 12), "rmy.mil": Self.facts(2, days: 1)]))
+        #expect(after.rules == [.typo, .firstContact])
+        #expect(after.reasons.last?.explanation.hasPrefix("rmy.mil is not an established correspondent yet (2 messages over 1 day, on 2024-10-04), while army.mil") == true)
     }
 
     @Test("a look-alike that is itself an established correspondent drops to low and is accepted")
@@ -97,8 +97,8 @@ struct HistorySnapshotTests {
 
     @Test("the header names the history rule among the reasons")
     func header() {
-        let after = verdict("x@army.il", Self.history(["army.mil": Self.facts(40, days: 12)]))
+        let after = verdict("x@rmy.mil", Self.history(["army.mil": Self.facts(40, days: 12)]))
         let value = RiskHeader.value(for: [Policy(actions: [.high: .tag]).decide(after)], mode: .enforce)
-        #expect(value.contains("reasons=suffix-confusion,first-contact"), "\(value)")
+        #expect(value.contains("reasons=typo,first-contact"), "\(value)")
     }
 }

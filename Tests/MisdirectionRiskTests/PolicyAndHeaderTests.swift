@@ -6,7 +6,7 @@ struct PolicyTests {
     func actions() {
         let policy = Policy(mode: .enforce, actions: [.medium: .tempfail])
         #expect(policy.decide(Fixtures.verdict("x@army.ml")).action == .reject)
-        #expect(policy.decide(Fixtures.verdict("x@army.il")).action == .tempfail)
+        #expect(policy.decide(Fixtures.verdict("x@rmy.mil")).action == .tempfail)
         #expect(policy.decide(Fixtures.verdict("x@army.mil")).action == .accept)
     }
 
@@ -129,7 +129,7 @@ struct RulePolicyTests {
     func ruleAction() {
         let policy = Policy(rules: [.bitflip: RulePolicy(action: .reject)])
         #expect(policy.decide(Fixtures.partnerVerdict("j@arm9.mil")).action == .reject)
-        #expect(policy.decide(Fixtures.partnerVerdict("j@army.il")).action == .tag)
+        #expect(policy.decide(Fixtures.partnerVerdict("j@rmy.mil")).action == .tag)
     }
 
     @Test("a rule in log-only mode is reported but refuses nothing while the others enforce")
@@ -140,7 +140,7 @@ struct RulePolicyTests {
         #expect(bitflip.effectiveAction == .tag)
         #expect(bitflip.mode == .logOnly)
         #expect(bitflip.logOnlyRules == [.bitflip])
-        let typo = policy.decide(Fixtures.partnerVerdict("j@army.il"))
+        let typo = policy.decide(Fixtures.partnerVerdict("j@rmy.mil"))
         #expect(typo.effectiveAction == .reject)
         #expect(typo.mode == .enforce)
     }

@@ -57,7 +57,7 @@ struct RuleTests {
 
     @Test("suffix-confusion: the same name under a suffix one edit away", arguments: [
         ("j@army.ml", "army.mil", RiskLevel.high), ("j@mod.go.uk", "mod.gov.uk", .high), ("j@paypal.co", "paypal.com", .high),
-        ("j@paypal.cm", "paypal.com", .high), ("j@army.il", "army.mil", .medium),
+        ("j@paypal.cm", "paypal.com", .high), ("j@army.il", "army.mil", .high), ("j@paypal.om", "paypal.com", .high),
     ])
     func suffixConfusion(address: String, suspected: String, level: RiskLevel) {
         expectFlagged(address, rule: .suffixConfusion, suspected: suspected, level: level)

@@ -6,22 +6,29 @@ extension Classifier {
     func scanNames(_ prepared: DomainBytes, domain: String, into findings: inout Findings) {
         let tables = index.nameTables, bytes = prepared.bytes, n = bytes.count
         guard n > 0, !prepared.traits.hasNonASCII else { return }
-        // Windows that end the domain, each letter replaced by its class.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: n) { folded in
-            for position in 0..<n { folded[position] = NameTables.visualClass[Int(bytes[position])] }
-            RangeHasher.with(UnsafeBufferPointer(folded)) { hasher in
+        // Windows that end the domain, in their visual form (dots stay, so labels line up).
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: n) { buffer in
+            let length = NameTables.visualForm(bytes, into: buffer)
+            let folded = UnsafeBufferPointer(rebasing: buffer[0..<length])
+            RangeHasher.with(folded) { hasher in
                 let table = tables.visualForms.view
-                for label in 0..<(prepared.labelCount - 1) {
-                    let start = prepared.starts[label]
-                    table.forEachValue(hasher.range(start, n), length: n - start) { value in
+                var start = 0
+                while start < length {
+                    table.forEachValue(hasher.range(start, length), length: length - start) { value in
                         guard findings.isEmpty else { return }
                         let entry = index.entries[Int(value)]
-                        guard let substituted = Self.visualSubstitutions(entry.domain, bytes, from: start), substituted > 0 else { return }
-                        let suspected = Self.text(bytes, 0, start) + entry.domain
+                        // The labels in front of the window, as written (their count is the same).
+                        var label = 0
+                        for position in 0..<start where folded[position] == UInt8(ascii: ".") { label += 1 }
+                        let rawStart = prepared.starts[min(label, prepared.labelCount - 1)]
+                        guard Self.looksAlike(entry.domain, UnsafeBufferPointer(rebasing: bytes[rawStart...])) else { return }
+                        let suspected = Self.text(bytes, 0, rawStart) + entry.domain
                         findings.add(Finding(
                             rule: .homoglyph, score: 0.9, suspected: suspected,
                             explanation: .lookAlikeCharacters(domain, suspected)))
                     }
+                    while start < length, folded[start] != UInt8(ascii: ".") { start += 1 }
+                    start += 1
                 }
             }
         }
@@ -51,16 +58,17 @@ extension Classifier {
         }
     }
 
-    /// How many letters of `observed[from...]` were replaced by look-alikes of `intended`'s, or
-    /// nil when the two differ otherwise.
-    static func visualSubstitutions(_ intended: String, _ observed: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
-        let expected = Array(intended.utf8)
-        guard expected.count == observed.count - start else { return nil }
-        var count = 0
-        for (offset, byte) in expected.enumerated() where byte != observed[start + offset] {
-            guard NameTables.visualClass[Int(byte)] == NameTables.visualClass[Int(observed[start + offset])] else { return nil }
-            count += 1
+    /// True when `observed` is not `intended` but has the same visual form.
+    static func looksAlike(_ intended: String, _ observed: UnsafeBufferPointer<UInt8>) -> Bool {
+        var intended = intended
+        return intended.withUTF8 { expected in
+            guard !ProtectedIndex.equal(expected, observed) else { return false }
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: expected.count + observed.count) { buffer in
+                let a = UnsafeMutableBufferPointer(rebasing: buffer[0..<expected.count])
+                let b = UnsafeMutableBufferPointer(rebasing: buffer[expected.count...])
+                let aLength = NameTables.visualForm(expected, into: a), bLength = NameTables.visualForm(observed, into: b)
+                return ProtectedIndex.equal(UnsafeBufferPointer(rebasing: a[0..<aLength]), UnsafeBufferPointer(rebasing: b[0..<bLength]))
+            }
         }
-        return count
     }
 }

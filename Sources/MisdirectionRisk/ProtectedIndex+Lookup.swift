@@ -176,9 +176,7 @@ extension ProtectedIndex {
                 // is, as whole labels followed by more (`hmrc.gov.uk.com`); the classifier
                 // checks that a suffix follows.
                 guard isWholeLabel, start > 0 || key.labelCount >= 2 else { return nil }
-                if tail {
-                    guard !Self.isStructural(edit) else { return nil }
-                } else {
+                if !tail {
                     guard edit == .identical, end < bytes.count, bytes[end] == UInt8(ascii: ".") else { return nil }
                 }
             } else if !tail || !isWholeLabel {

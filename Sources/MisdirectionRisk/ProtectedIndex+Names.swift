@@ -29,6 +29,31 @@ struct NameTables: Sendable {
         return table
     }()
 
+    /// Writes the visual form of `bytes` into `output` (at least as long): each byte replaced by
+    /// its ``visualClass``, then the look-alike sequences of ``Confusables/asciiFolds`` folded
+    /// in those classes (`rn`, `nn` → `n`, `uu` → `w`, `cl` → `b`), so `bareiays` and
+    /// `barclays` meet whichever letters were swapped. Dots stay where they were.
+    /// - Returns: the length written.
+    static func visualForm(_ bytes: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        let r = UInt8(ascii: "r"), n = UInt8(ascii: "n"), u = UInt8(ascii: "u"), c = UInt8(ascii: "c"), l = UInt8(ascii: "l")
+        var index = 0, count = 0
+        while index < bytes.count {
+            let byte = visualClass[Int(bytes[index])]
+            let next: UInt8 = index + 1 < bytes.count ? visualClass[Int(bytes[index + 1])] : 0
+            var folded = byte, width = 1
+            switch byte {
+            case r where next == n, n where next == n: folded = n; width = 2
+            case u where next == u: folded = UInt8(ascii: "w"); width = 2
+            case c where next == l: folded = visualClass[Int(UInt8(ascii: "d"))]; width = 2
+            default: break
+            }
+            output[count] = folded
+            count += 1
+            index += width
+        }
+        return count
+    }
+
     /// Where the name label of a specific protected entry lies in its domain's bytes.
     static func nameRange(of entry: ProtectedIndex.Entry) -> Range<Int>? {
         guard !entry.isTrusted, !entry.isWholeSuffix, entry.suffixStart > 1 else { return nil }
@@ -47,7 +72,12 @@ struct NameTables: Sendable {
             let bytes = Array(entry.domain.utf8)
             guard bytes.allSatisfy({ $0 < 0x80 }), bytes.count <= RangeHasher.maximumLength else { continue }
             if range.count >= Self.minimumNameLength { named.append((Array(bytes[range]), index)) }
-            if range.count >= Self.minimumVisualNameLength { visual.append((bytes.map { Self.visualClass[Int($0)] }, index)) }
+            if range.count >= Self.minimumVisualNameLength {
+                let form = bytes.withUnsafeBufferPointer { source in
+                    [UInt8](unsafeUninitializedCapacity: source.count) { buffer, count in count = Self.visualForm(source, into: buffer) }
+                }
+                visual.append((form, index))
+            }
         }
         names = Self.table(named, space: Self.namesSpace)
         visualForms = Self.table(visual, space: Self.visualSpace)

@@ -22,6 +22,12 @@ public struct PostfixLogParser {
         var sequence: Int
         var sender: String?
         var recipients: [String]
+        /// The stamp of each recipient's first counted `to=<…>` line.
+        var stamps: [Int]
+
+        func replayed(id: String) -> ReplayedMessage {
+            ReplayedMessage(id: id, sender: sender, recipients: recipients, stamps: stamps)
+        }
     }
 
     private var pending: [String: Pending] = [:]
@@ -40,7 +46,11 @@ public struct PostfixLogParser {
     }
 
     /// Reads one line (without its newline) and hands over any message it completes.
-    public mutating func consume(_ line: UnsafeBufferPointer<UInt8>, emit: (ReplayedMessage) -> Void) {
+    /// - Parameter stamp: kept with a recipient this line delivers (``ReplayedMessage/stamps``):
+    ///   the caller's mark of the line, such as its day, so that a message is dated by each of
+    ///   its deliveries, not by the line that happens to complete it. Give one with every line
+    ///   or with none.
+    public mutating func consume(_ line: UnsafeBufferPointer<UInt8>, stamp: Int? = nil, emit: (ReplayedMessage) -> Void) {
         linesRead += 1
         guard let (program, queueID, rest) = Self.split(line) else { return }
         if Self.hasPrefix(rest, "to=<") {
@@ -49,7 +59,10 @@ public struct PostfixLogParser {
             else { return }
             linesUsed += 1
             update(queueID, emit: emit) { message in
-                if !message.recipients.contains(address) { message.recipients.append(address) }
+                if !message.recipients.contains(address) {
+                    message.recipients.append(address)
+                    if let stamp { message.stamps.append(stamp) }
+                }
             }
         } else if Self.hasPrefix(rest, "from=<") {
             guard let address = Self.address(rest, after: 6) else { return }
@@ -58,7 +71,7 @@ public struct PostfixLogParser {
         } else if rest.count == 7, Self.hasPrefix(rest, "removed") {
             linesUsed += 1
             if let message = pending.removeValue(forKey: queueID), !message.recipients.isEmpty {
-                emit(ReplayedMessage(id: queueID, sender: message.sender, recipients: message.recipients))
+                emit(message.replayed(id: queueID))
             }
         }
     }
@@ -67,7 +80,7 @@ public struct PostfixLogParser {
     /// in it), oldest first.
     public mutating func finish(emit: (ReplayedMessage) -> Void) {
         for (id, message) in pending.sorted(by: { $0.value.sequence < $1.value.sequence }) where !message.recipients.isEmpty {
-            emit(ReplayedMessage(id: id, sender: message.sender, recipients: message.recipients))
+            emit(message.replayed(id: id))
         }
         pending.removeAll()
     }
@@ -76,7 +89,7 @@ public struct PostfixLogParser {
         if pending[queueID] == nil {
             if pending.count >= maximumPending { evictOldestHalf(emit: emit) }
             sequence += 1
-            pending[queueID] = Pending(sequence: sequence, sender: nil, recipients: [])
+            pending[queueID] = Pending(sequence: sequence, sender: nil, recipients: [], stamps: [])
         }
         change(&pending[queueID]!)
     }
@@ -85,7 +98,7 @@ public struct PostfixLogParser {
         let oldest = pending.sorted { $0.value.sequence < $1.value.sequence }.prefix(pending.count / 2)
         for (id, message) in oldest {
             pending[id] = nil
-            if !message.recipients.isEmpty { emit(ReplayedMessage(id: id, sender: message.sender, recipients: message.recipients)) }
+            if !message.recipients.isEmpty { emit(message.replayed(id: id)) }
         }
     }
 

@@ -8,9 +8,14 @@ public struct ReplayedMessage: Sendable, Equatable {
     /// The recipients, each once, in the order first seen: bare addresses (`j@army.ml`).
     public let recipients: [String]
 
-    public init(id: String, sender: String?, recipients: [String]) {
+    /// Per recipient, the stamp the reader gave the line that delivered it (for a Postfix log,
+    /// `history import` passes the day of the line), or empty when the reader gave none.
+    public let stamps: [Int]
+
+    public init(id: String, sender: String?, recipients: [String], stamps: [Int] = []) {
         self.id = id
         self.sender = sender
         self.recipients = recipients
+        self.stamps = stamps
     }
 }

@@ -21,6 +21,24 @@ struct HistoryImportParsingTests {
         #expect(messages == [ReplayedMessage(id: "4Xk9Lq1Zb2z9tJ", sender: "alice@example.org", recipients: ["sent@army.mil", "later@army.mil"])])
     }
 
+    @Test("each recipient keeps the stamp of its own delivery line, not of the line that completes the message")
+    func stampsPerDelivery() {
+        var parser = PostfixLogParser(deliveredOnly: true)
+        var messages: [ReplayedMessage] = []
+        let lines = [
+            (1, "Nov 24 09:12:01 mx1 postfix/qmgr[880]: 4Xk9Lq1Zb2z9tJ: from=<alice@example.org>, size=2214, nrcpt=2 (queue active)"),
+            (1, "Nov 24 09:12:02 mx1 postfix/smtp[4110]: 4Xk9Lq1Zb2z9tJ: to=<first@army.mil>, relay=mx[192.0.2.10]:25, delay=0.9, dsn=2.0.0, status=sent (250 Ok)"),
+            (1, "Nov 24 09:12:02 mx1 postfix/smtp[4110]: 4Xk9Lq1Zb2z9tJ: to=<later@army.mil>, relay=none, delay=0.9, dsn=4.4.1, status=deferred (timed out)"),
+            (2, "Nov 25 09:22:02 mx1 postfix/smtp[4110]: 4Xk9Lq1Zb2z9tJ: to=<later@army.mil>, relay=mx[192.0.2.10]:25, delay=600, dsn=2.0.0, status=sent (250 Ok)"),
+            (3, "Nov 26 00:00:01 mx1 postfix/qmgr[880]: 9OTHER: from=<bob@example.org>, size=1, nrcpt=1 (queue active)"),
+        ]
+        for (stamp, line) in lines {
+            Array(line.utf8).withUnsafeBufferPointer { parser.consume($0, stamp: stamp) { messages.append($0) } }
+        }
+        parser.finish { messages.append($0) }
+        #expect(messages == [ReplayedMessage(id: "4Xk9Lq1Zb2z9tJ", sender: "alice@example.org", recipients: ["first@army.mil", "later@army.mil"], stamps: [1, 2])])
+    }
+
     @Test("reads the date of RFC 3339 and syslog time stamps", arguments: [
         ("2026-11-24T09:25:41.000001+00:00 mx1 postfix/qmgr[880]: x", LogDate(year: 2026, month: 11, day: 24)),
         ("Nov 24 09:12:01 mx1 postfix/qmgr[880]: x", LogDate(year: nil, month: 11, day: 24)),

@@ -4,10 +4,12 @@
 /// recipient costs a few dictionary lookups, plus one look-up in the index of established
 /// domains when nothing else flagged it.
 ///
-/// - `established`: a look-alike whose domain is itself an established correspondent (a real
-///   partner on `.ml` written to every week) drops to `low`, unless the domain it looks like
-///   gets ``typoRatio`` times as many messages: then it is a frequent typo (as `army.ml` was
-///   for `army.mil`), and stays as it was.
+/// - `established`: a recipient whose domain is itself an established correspondent has a
+///   weak finding (`other-suffix`, `mixed-script`) dropped to `none` (`low` for the others),
+///   unless the domain it looks like gets ``typoRatio`` times as many messages: then it is a
+///   frequent typo, and stays as it was. A look-alike of a protected domain (typo, homoglyph,
+///   suffix confusion, …) is never lowered on history alone, however often it was written to:
+///   `army.ml` was written to for ten years. A real partner there goes in `trusted`.
 /// - `first-contact`: a recipient domain that is not (yet) an established correspondent and
 ///   looks like one that is: raises a look-alike one level, or flags an unflagged one `medium`
 ///   with the established correspondent as the suspected domain.
@@ -94,6 +96,12 @@ public final class HistorySnapshot: Sendable {
         let meant = verdict.suspectedDomain.flatMap { correspondent(for: Self.domainKey($0)) }
         if verdict.level > .none {
             if let own, own.isEstablished {
+                if verdict.rules.contains(where: \.findsProtectedLookAlike) {
+                    let reason = Reason(
+                        rule: .established, score: 0,
+                        explanation: "\(own.domain) is an established correspondent (\(own.facts.summary)), but a look-alike of a protected domain is not lowered on history alone: list it under trusted if it is a real partner")
+                    return verdict.adding([reason])
+                }
                 if let meant, typoRatio > 0, meant.facts.messages >= typoRatio * own.facts.messages { return verdict }
                 return lowered(verdict, own: own, lowering: lowering)
             }
@@ -122,14 +130,15 @@ public final class HistorySnapshot: Sendable {
 
     private func lowered(_ verdict: RecipientVerdict, own: Correspondent, lowering: Bool) -> RecipientVerdict {
         let fact = "\(own.domain) is an established correspondent (\(own.facts.summary))"
+        // The same name under another suffix, written to as a correspondent, is no finding.
+        let cap = verdict.rules.allSatisfy { $0 == .otherSuffix } ? 0 : Self.establishedScore
         guard lowering else {
-            return verdict.adding([Reason(rule: .established, score: 0, explanation: "\(fact): would be lowered to low (log-only)")])
+            return verdict.adding([Reason(rule: .established, score: 0, explanation: "\(fact): would be lowered to \(RiskLevel(score: min(verdict.score, cap))) (log-only)")])
         }
-        let cap = Self.establishedScore
         let reasons = verdict.reasons.map { Reason(rule: $0.rule, score: min($0.score, cap), explanation: $0.explanation) }
         return RecipientVerdict(
             address: verdict.address, input: verdict.input, suspectedDomain: verdict.suspectedDomain,
-            reasons: reasons + [Reason(rule: .established, score: min(verdict.score, cap), explanation: "\(fact): lowered to low")],
+            reasons: reasons + [Reason(rule: .established, score: min(verdict.score, cap), explanation: "\(fact): lowered to \(RiskLevel(score: min(verdict.score, cap)))")],
             namedAddress: verdict.namedAddress)
     }
 }

@@ -90,6 +90,14 @@ public struct RecipientVerdict: Sendable, Hashable {
         RecipientVerdict(address: address, givenInput: givenInput, level: .none, score: 0, suspectedDomain: nil, reasons: [], note: note)
     }
 
+    /// True when correspondent history may learn from a delivery to this recipient: nothing
+    /// flagged it, or only a finding history itself settles (`other-suffix`, with or without
+    /// `established`). Mail the milter flagged, delivered in log-only mode, tagged or sent with
+    /// an override, is never learned: history would stop flagging what it flagged.
+    public var isLearnable: Bool {
+        level == .none || reasons.allSatisfy { $0.rule == .otherSuffix || $0.rule == .established }
+    }
+
     /// This verdict with more reasons (context found at end of message), keeping the others.
     public func adding(_ more: [Reason], suspectedDomain: String? = nil, namedAddress: EmailAddress? = nil) -> RecipientVerdict {
         guard !more.isEmpty else { return self }

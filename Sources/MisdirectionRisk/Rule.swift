@@ -59,8 +59,9 @@ public struct Rule: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// A domain nobody here has (yet) written to enough, that looks like an established
     /// correspondent: raises a look-alike one level, or flags an unflagged one `medium`.
     public static let firstContact = Rule("first-contact")
-    /// The look-alike's domain is itself an established correspondent (a real partner on
-    /// `.ml`): the verdict drops to `low`.
+    /// The recipient's domain is itself an established correspondent: a weak finding
+    /// (`other-suffix`, `mixed-script`) is lowered; a look-alike of a protected domain is not,
+    /// and the reason says so (a real partner on `.ml` belongs in `trusted`).
     public static let established = Rule("established")
 
     /// Every rule this version knows, for validating configuration.
@@ -68,6 +69,12 @@ public struct Rule: Sendable, Hashable, Comparable, CustomStringConvertible {
         .typo, .doubleTypo, .suffixConfusion, .structure, .homoglyph, .mixedScript, .bitflip, .otherSuffix, .malformedAddress,
         .oddOneOut, .displayName, .replyTo, .sensitivity, .attachment, .firstContact, .established,
     ]
+
+    /// True for the rules that find a look-alike of a protected domain: correspondent history
+    /// never lowers what one of them found (only `trusted` does); see ``HistorySnapshot``.
+    public var findsProtectedLookAlike: Bool {
+        [Rule.typo, .doubleTypo, .suffixConfusion, .structure, .homoglyph, .bitflip].contains(self)
+    }
 
     /// True for rules that only raise the level of what other rules found.
     public var raisesLevel: Bool { self == .sensitivity || self == .attachment }

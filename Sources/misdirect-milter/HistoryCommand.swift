@@ -46,9 +46,11 @@ struct HistoryImport: ParsableCommand {
         abstract: "Seed the history from Postfix mail logs (plain or gzip).",
         discussion: """
             Counts each delivered recipient (status=sent) of each message under its envelope \
-            sender's domain (from=<…>), on the day of its log line, as the milter would have. \
-            Bounces (from=<>) are skipped. Syslog time stamps have no year: it is taken from the \
-            file's modification time (a December line in a file written in January is from the \
+            sender's domain (from=<…>), on the day of its own status=sent line, as the milter \
+            would have. Bounces (from=<>) are skipped, and so are recipients the classifier \
+            flags: history learns only from mail nothing flagged, so an old log that holds \
+            misdirected mail does not teach it that the look-alike is a correspondent. Syslog \
+            time stamps have no year: it is taken from the file's modification time (a December line in a file written in January is from the \
             year before), or from --year. Importing the same log twice counts it twice.
             """
     )
@@ -67,35 +69,43 @@ struct HistoryImport: ParsableCommand {
         let hasher = history.addresses ? try? AddressHasher.loadOrCreateKey(at: history.addressKeyPath) : nil
         var observations: [Observation] = []
         var messages = 0, recipients = 0
+        // Recipients the classifier flags are not learned: a log of a log-only week, or of the
+        // years before the milter, holds the look-alikes it is there to stop.
+        var skipped: [String: Int] = [:]
         for path in paths {
             let (fileYear, fileMonth) = Self.modificationDate(path)
             do {
                 let file = try FileSource(path: path)
                 var source: any ByteSource = GzipSource.isGzip(file.peek(2)) ? try GzipSource(file: file) : file
                 var parser = PostfixLogParser(deliveredOnly: true)
-                var day: Int?
                 let add = { (message: ReplayedMessage) in
-                    guard let day, let sender = message.sender, case .address(let from) = EmailAddress.parsePath(sender.utf8), !from.isAddressLiteral else { return }
-                    var byDomain: [String: Set<String>] = [:]
-                    for text in message.recipients {
+                    guard let sender = message.sender, case .address(let from) = EmailAddress.parsePath(sender.utf8), !from.isAddressLiteral else { return }
+                    // Each delivery on the day of its own status=sent line.
+                    var byDomainAndDay: [DomainDay: Set<String>] = [:]
+                    for (text, day) in zip(message.recipients, message.stamps) where day != Self.undated {
                         guard case .address(let to) = EmailAddress.parsePath(text.utf8), !to.isAddressLiteral else { continue }
                         let domain = HistorySnapshot.domainKey(to.domain)
-                        byDomain[domain, default: []].formUnion(hasher.map { [$0.hash(localPart: to.localPart, domain: domain)] } ?? [])
+                        guard engine.classify(path: .address(to), input: text, history: nil).isLearnable else {
+                            skipped[domain, default: 0] += 1
+                            continue
+                        }
+                        byDomainAndDay[DomainDay(domain: domain, day: day), default: []].formUnion(hasher.map { [$0.hash(localPart: to.localPart, domain: domain)] } ?? [])
                         recipients += 1
                     }
-                    guard !byDomain.isEmpty else { return }
+                    guard !byDomainAndDay.isEmpty else { return }
                     messages += 1
                     let senderDomain = HistorySnapshot.domainKey(from.domain)
-                    for (domain, hashes) in byDomain.sorted(by: { $0.key < $1.key }) {
-                        observations.append(Observation(senderDomain: senderDomain, recipientDomain: domain, day: day, addressHashes: hashes.sorted()))
+                    for (key, hashes) in byDomainAndDay.sorted(by: { ($0.key.domain, $0.key.day) < ($1.key.domain, $1.key.day) }) {
+                        observations.append(Observation(senderDomain: senderDomain, recipientDomain: key.domain, day: key.day, addressHashes: hashes.sorted()))
                     }
                 }
                 try LineReader.forEachLine(in: &source) { line in
+                    var day = Self.undated
                     if let date = LogDate(line: line) {
                         let year = date.year ?? self.year ?? (date.month > fileMonth ? fileYear - 1 : fileYear)
                         day = CorrespondentFacts.day(year: year, month: date.month, day: date.day)
                     }
-                    parser.consume(line, emit: add)
+                    parser.consume(line, stamp: day, emit: add)
                     return true
                 }
                 parser.finish(emit: add)
@@ -116,8 +126,20 @@ struct HistoryImport: ParsableCommand {
         }
         HistoryAccess.restoreOwnership(history)
         let snapshot = HistorySnapshot(facts: facts, threshold: history.threshold, typoRatio: history.typoRatio, like: engine.classifier)
+        if !skipped.isEmpty {
+            let listed = skipped.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.prefix(10).map { "\($0.key) (\($0.value))" }.joined(separator: ", ")
+            print("not learned: \(skipped.values.reduce(0, +)) deliveries to \(skipped.count) domain\(skipped.count == 1 ? "" : "s") the classifier flags: \(listed)\(skipped.count > 10 ? ", …" : "")")
+        }
         print("imported \(messages) message\(messages == 1 ? "" : "s") to \(recipients) recipient\(recipients == 1 ? "" : "s") into \(history.location)")
         print("history now: \(facts.count) recipient domains known, \(snapshot.establishedDomains.count) established (at least \(history.threshold.messages) messages over \(history.threshold.days) days)")
+    }
+
+    /// The stamp of a line without a time stamp the import can read.
+    static let undated = Int.min
+
+    private struct DomainDay: Hashable {
+        let domain: String
+        let day: Int
     }
 
     /// The year and month the file was last written, for syslog time stamps.

@@ -67,7 +67,7 @@ extension CheckTests {
         let output = ["x@army.il", "desk@partner.ml"].map { Check.line(input: $0, decision: decide($0, history: history)) }
         #expect(output.joined(separator: "\n") == """
             x@army.il: high (score 0.80) -> reject; army.il looks like a misspelling of army.mil; did you mean x@army.mil?; history: first message to army.il, while army.mil is an established correspondent (40 messages over 12 days, 2024-10-04 to 2024-10-15): one level higher [suffix-confusion,first-contact]
-            desk@partner.ml: low (score 0.30) -> accept; partner.ml looks like a misspelling of partner.mil; did you mean desk@partner.mil?; history: partner.ml is an established correspondent (14 messages over 9 days, 2024-10-07 to 2024-10-15): lowered to low [suffix-confusion,established]
+            desk@partner.ml: high (score 0.95) -> reject; partner.ml looks like a misspelling of partner.mil; did you mean desk@partner.mil?; history: partner.ml is an established correspondent (14 messages over 9 days, 2024-10-07 to 2024-10-15), but a look-alike of a protected domain is not lowered on history alone: list it under trusted if it is a real partner [suffix-confusion,established]
             """)
     }
 

@@ -53,31 +53,52 @@ struct HistorySnapshotTests {
         #expect(after.reasons.last?.explanation.hasPrefix("rmy.mil is not an established correspondent yet (2 messages over 1 day, on 2024-10-04), while army.mil") == true)
     }
 
-    @Test("a look-alike that is itself an established correspondent drops to low and is accepted")
-    func establishedLowers() {
-        #expect(Policy().decide(Fixtures.verdict("desk@partner.ml")).action == .reject)
-        let after = verdict("desk@partner.ml", Self.history(["partner.ml": Self.facts(14, days: 9)]))
-        #expect(after.level == .low)
-        #expect(after.rules == [.suffixConfusion, .established])
-        #expect(after.reasons.last?.explanation == "partner.ml is an established correspondent (14 messages over 9 days, 2024-09-26 to 2024-10-04): lowered to low")
+    @Test("a look-alike of a protected domain is never lowered on history alone, however established")
+    func establishedDoesNotLowerLookAlikes() {
+        let history = Self.history(["partner.ml": Self.facts(14, days: 9), "army.ml": Self.facts(3_000, days: 3_650)])
+        for address in ["desk@partner.ml", "desk@hq.partner.ml", "j@army.ml"] {
+            let after = verdict(address, history)
+            #expect(after.level == .high, "\(address)")
+            #expect(after.rules == [.suffixConfusion, .established], "\(address)")
+            #expect(after.reasons.last?.explanation.hasSuffix("but a look-alike of a protected domain is not lowered on history alone: list it under trusted if it is a real partner") == true)
+            #expect(Policy().decide(after).action == .reject)
+        }
+    }
+
+    @Test("the same name under another suffix, when it is an established correspondent, is no longer reported")
+    func establishedLowersOtherSuffix() {
+        #expect(Fixtures.verdict("desk@example.com").rules == [.otherSuffix])
+        let after = verdict("desk@example.com", Self.history(["example.com": Self.facts(14, days: 9)]))
+        #expect(after.level == .none)
+        #expect(after.rules == [.otherSuffix, .established])
+        #expect(after.reasons.last?.explanation == "example.com is an established correspondent (14 messages over 9 days, 2024-09-26 to 2024-10-04): lowered to none")
         #expect(Policy().decide(after).action == .accept)
-        #expect(verdict("desk@hq.partner.ml", Self.history(["partner.ml": Self.facts(14, days: 9)])).level == .low, "sub-domains too")
+        #expect(after.isLearnable)
     }
 
     @Test("a frequent typo of a much busier domain is not a correspondent, however often it was sent")
     func frequentTypo() {
-        let history = Self.history(["army.ml": Self.facts(30, days: 20), "army.mil": Self.facts(6_000, days: 300)])
-        #expect(verdict("j@army.ml", history).rules == [.suffixConfusion])
-        #expect(verdict("j@army.ml", Self.history(["army.ml": Self.facts(30, days: 20), "army.mil": Self.facts(6_000, days: 300)], typoRatio: 0)).level == .low)
+        let history = Self.history(["example.com": Self.facts(30, days: 20), "example.org": Self.facts(6_000, days: 300)])
+        #expect(verdict("j@example.com", history).rules == [.otherSuffix])
+        #expect(verdict("j@example.com", Self.history(["example.com": Self.facts(30, days: 20), "example.org": Self.facts(6_000, days: 300)], typoRatio: 0)).level == .none)
     }
 
     @Test("with established in log-only mode the drop is reported, not made")
     func logOnlyLowering() {
-        let after = verdict("desk@partner.ml", Self.history(["partner.ml": Self.facts(14, days: 9)]), lowering: false)
-        #expect(after.level == .high)
-        #expect(after.rules == [.suffixConfusion, .established])
-        #expect(after.reasons.last?.explanation.hasSuffix("would be lowered to low (log-only)") == true)
-        #expect(Policy().decide(after).action == .reject)
+        let after = verdict("desk@example.com", Self.history(["example.com": Self.facts(14, days: 9)]), lowering: false)
+        #expect(after.level == .low)
+        #expect(after.rules == [.otherSuffix, .established])
+        #expect(after.reasons.last?.explanation.hasSuffix("would be lowered to none (log-only)") == true)
+    }
+
+    @Test("history learns only from recipients nothing flagged, or only the same name under another suffix did")
+    func learnable() {
+        #expect(Fixtures.verdict("j@army.mil").isLearnable)
+        #expect(Fixtures.verdict("j@unrelated.net").isLearnable)
+        #expect(Fixtures.verdict("j@example.com").isLearnable)
+        #expect(!Fixtures.verdict("j@army.ml").isLearnable)
+        #expect(!Fixtures.verdict("j@rmy.mil").isLearnable)
+        #expect(!verdict("j@partner-crop.com", Self.history(["partner-corp.com": Self.facts(9, days: 4)])).isLearnable)
     }
 
     @Test("protected and trusted recipients, and unrelated domains, are left as they are")

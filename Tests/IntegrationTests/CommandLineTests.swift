@@ -18,6 +18,30 @@ struct CommandLineTests {
             """)
     }
 
+    @Test("check names each class of look-alike that once slipped through (issue 12)")
+    func checkLookAlikeClasses() throws {
+        let directory = FileManager.default.temporaryDirectory.path + "/check-classes-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/misdirect-milter.yml"
+        try PostfixEnvironment.lookAlikeProtection.write(toFile: path, atomically: true, encoding: .utf8)
+        let output = try Command.run(MilterProcess.binary, [
+            "check", "--config", path,
+            "j@arny.mil", "j@navy.mil", "j@gob.uk", "j@hmrc.gov.uk.com", "j@outlook.om", "j@barclays.us", "j@bareiays.co.uk",
+        ])
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.stdout == """
+            j@arny.mil: high (score 0.95) -> reject; arny.mil looks like a misspelling of army.mil; it is under the protected suffix mil but is not listed itself; did you mean j@army.mil? [typo,homoglyph]
+            j@navy.mil: none (score 0.00) -> accept; protected domain mil
+            j@gob.uk: high (score 0.95) -> reject; gob.uk looks like a misspelling of gov.uk; did you mean j@gov.uk? [suffix-confusion]
+            j@hmrc.gov.uk.com: high (score 0.95) -> reject; hmrc.gov.uk.com holds gov.uk followed by another suffix; did you mean j@hmrc.gov.uk? [structure]
+            j@outlook.om: high (score 0.95) -> reject; outlook.om looks like a misspelling of outlook.com; did you mean j@outlook.com? [suffix-confusion]
+            j@barclays.us: low (score 0.30) -> accept; barclays.us has the name of barclays.co.uk under another suffix (.us); did you mean j@barclays.co.uk? [other-suffix]
+            j@bareiays.co.uk: high (score 0.90) -> reject; bareiays.co.uk looks like barclays.co.uk written with look-alike characters; did you mean j@barclays.co.uk? [homoglyph]
+
+            """)
+    }
+
     @Test("check --json prints one object per line with address, domain, level, score, suspected and reasons")
     func checkJSON() throws {
         let output = try Command.run(MilterProcess.binary, ["check", "--json", "--config", Self.config, "x@state.gv", "gov.uk"])

@@ -35,6 +35,9 @@ final class PostfixEnvironment: Sendable {
         /// metrics.
         case historyA = "history-pg-a"
         case historyB = "history-pg-b"
+        /// Default actions (medium → tag, high → reject) over ``lookAlikeProtection``: whole
+        /// suffixes with domains under them, names that are suffixes, and brands.
+        case lookAlikes = "look-alikes"
 
         /// What its smtpd listener adds to master.cf.
         var listenerOptions: (maxProcesses: String, options: [String]) {
@@ -45,7 +48,7 @@ final class PostfixEnvironment: Sendable {
         }
 
         /// The profiles of the main suite.
-        static let standard: [Profile] = [.packaged, .enforce, .tag, .logOnly, .quarantine, .reload, .lifecycle, .faults, .supervised]
+        static let standard: [Profile] = [.packaged, .enforce, .tag, .logOnly, .quarantine, .reload, .lifecycle, .faults, .supervised, .lookAlikes]
         /// The profiles of the history suite, with a private PostgreSQL server.
         static let history: [Profile] = [.historySQLite, .historyA, .historyB]
     }
@@ -65,6 +68,9 @@ final class PostfixEnvironment: Sendable {
     let metricsPort: UInt16
 
     static let protectedDomains = "socket_group: postfix\nprotected: [mil, gov, gov.uk, example.org]\n"
+    /// The protected list of the look-alike classes of issue 12 (`check` and the look-alikes
+    /// profile).
+    static let lookAlikeProtection = "protected: [mil, army.mil, gov.uk, nhs.uk, defence.gov.uk, barclays.co.uk, amazon.com, outlook.com]\n"
 
     /// The review mailbox of the quarantine profile.
     static let reviewMailbox = "review@example.org"
@@ -102,6 +108,8 @@ final class PostfixEnvironment: Sendable {
             return base + "log_target: stderr\nactions: {medium: tempfail, high: reject}\n"
         case .supervised:
             return base + "log_target: stderr\nactions: {medium: tag, high: tag}\n"
+        case .lookAlikes:
+            return "socket_group: postfix\n" + Self.lookAlikeProtection + "log_target: stderr\n"
         case .historySQLite:
             return base + """
                 log_target: stderr

@@ -1,38 +1,64 @@
 extension Classifier {
     /// What is left to look for when nothing within an edit or two of a protected domain was
     /// found: a name with several look-alike letters (`bareiays.co.uk` for `barclays.co.uk`,
-    /// `i` for `l` and `e` for `c`), else a protected name under another suffix
-    /// (`barclays.us`, `amazon.org`, `army.mo`).
+    /// `i` for `l` and `e` for `c`), a sub-domain without its dot (`mailarmy.mil`), else a
+    /// protected name under another suffix (`barclays.us`, `amazon.org`, `army.mo`).
     func scanNames(_ prepared: DomainBytes, domain: String, into findings: inout Findings) {
-        let tables = index.nameTables, bytes = prepared.bytes, n = bytes.count
-        guard n > 0, !prepared.traits.hasNonASCII else { return }
-        // Windows that end the domain, in their visual form (dots stay, so labels line up).
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: n) { buffer in
-            let length = NameTables.visualForm(bytes, into: buffer)
-            let folded = UnsafeBufferPointer(rebasing: buffer[0..<length])
-            RangeHasher.with(folded) { hasher in
-                let table = tables.visualForms.view
-                var start = 0
-                while start < length {
-                    table.forEachValue(hasher.range(start, length), length: length - start) { value in
-                        guard findings.isEmpty else { return }
-                        let entry = index.entries[Int(value)]
-                        // The labels in front of the window, as written (their count is the same).
-                        var label = 0
-                        for position in 0..<start where folded[position] == UInt8(ascii: ".") { label += 1 }
-                        let rawStart = prepared.starts[min(label, prepared.labelCount - 1)]
-                        guard Self.looksAlike(entry.domain, UnsafeBufferPointer(rebasing: bytes[rawStart...])) else { return }
-                        let suspected = Self.text(bytes, 0, rawStart) + entry.domain
-                        findings.add(Finding(
-                            rule: .homoglyph, score: 0.9, suspected: suspected,
-                            explanation: .lookAlikeCharacters(domain, suspected)))
+        let bytes = prepared.bytes, n = bytes.count
+        guard n > 0, n <= 253, !prepared.traits.hasNonASCII else { return }
+        // Windows that end the domain, in their visual form: one pass hashes it, keeping the
+        // prefix hash at each label start.
+        let tables = index.nameTables
+        let visualForms = tables.visualForms.view
+        var windows = 0
+        for label in 0..<(prepared.labelCount - 1) where tables.visualLengths.contains(labels: prepared.labelCount - label, length: n - prepared.starts[label]) {
+            windows += 1
+        }
+        if windows > 0 {
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: DomainBytes.maximumLabels + 1) { starts in
+                NameTables.visualClass.withUnsafeBufferPointer { classes in
+                    let (hash, labels) = NameTables.visualHash(bytes, classes: classes, labelStarts: starts)
+                    let powers = prepared.hasher.powers
+                    for label in 0..<min(labels - 1, prepared.labelCount - 1) {
+                        let window = n - prepared.starts[label]
+                        visualForms.forEachValue(hash &- starts[label] &* powers[window], length: window) { value in
+                            guard findings.isEmpty else { return }
+                            let entry = index.entries[Int(value)]
+                            let rawStart = prepared.starts[label]
+                            guard Self.looksAlike(entry.domain, UnsafeBufferPointer(rebasing: bytes[rawStart...])) else { return }
+                            let suspected = Self.text(bytes, 0, rawStart) + entry.domain
+                            findings.add(Finding(
+                                rule: .homoglyph, score: 0.9, suspected: suspected,
+                                explanation: .lookAlikeCharacters(domain, suspected)))
+                        }
                     }
-                    while start < length, folded[start] != UInt8(ascii: ".") { start += 1 }
-                    start += 1
                 }
             }
         }
         guard findings.isEmpty else { return }
+        // A sub-domain written without its dot (`mailarmy.mil`, `uscitibank.com`: the
+        // "doppelganger domains" of 2011): a label that ends in a protected name, followed by
+        // that name's suffix.
+        let registrables = tables.registrables.view, tails = tables.registrableTails.view
+        for suffixLabels in 1..<prepared.labelCount where tables.registrableSuffixSizes & (1 << UInt64(suffixLabels)) != 0 {
+            let label = prepared.labelCount - 1 - suffixLabels
+            let start = prepared.starts[label], end = prepared.starts[label + 1] - 1
+            guard end - start >= NameTables.minimumJoinedPrefix + NameTables.minimumJoinedNameLength else { continue }
+            let tail = end - NameTables.minimumJoinedNameLength
+            guard tails.mayContain(prepared.hasher.range(tail, n), length: n - tail) else { continue }
+            for nameStart in (start + NameTables.minimumJoinedPrefix)...(end - NameTables.minimumJoinedNameLength) {
+                registrables.forEachValue(prepared.hasher.range(nameStart, n), length: n - nameStart) { value in
+                    guard findings.isEmpty else { return }
+                    let entry = index.entries[Int(value)]
+                    guard let range = NameTables.nameRange(of: entry) else { return }
+                    let registrable = Array(entry.domain.utf8)[range.lowerBound...]
+                    guard registrable.elementsEqual(bytes[nameStart..<n]) else { return }
+                    let suspected = Self.text(bytes, 0, nameStart) + "." + String(decoding: registrable, as: UTF8.self)
+                    findings.add(Finding(rule: .structure, score: 0.9, suspected: suspected, explanation: .punctuation(domain, suspected)))
+                }
+            }
+            if !findings.isEmpty { return }
+        }
         // Each label but the last, as the name of a protected domain.
         let names = tables.names.view
         for label in 0..<(prepared.labelCount - 1) {
@@ -60,15 +86,7 @@ extension Classifier {
 
     /// True when `observed` is not `intended` but has the same visual form.
     static func looksAlike(_ intended: String, _ observed: UnsafeBufferPointer<UInt8>) -> Bool {
-        var intended = intended
-        return intended.withUTF8 { expected in
-            guard !ProtectedIndex.equal(expected, observed) else { return false }
-            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: expected.count + observed.count) { buffer in
-                let a = UnsafeMutableBufferPointer(rebasing: buffer[0..<expected.count])
-                let b = UnsafeMutableBufferPointer(rebasing: buffer[expected.count...])
-                let aLength = NameTables.visualForm(expected, into: a), bLength = NameTables.visualForm(observed, into: b)
-                return ProtectedIndex.equal(UnsafeBufferPointer(rebasing: a[0..<aLength]), UnsafeBufferPointer(rebasing: b[0..<bLength]))
-            }
-        }
+        guard !intended.utf8.elementsEqual(observed) else { return false }
+        return NameTables.visualForm(intended.utf8) == NameTables.visualForm(observed)
     }
 }

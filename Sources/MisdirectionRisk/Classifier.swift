@@ -249,11 +249,12 @@ struct Findings {
         // (a restricted registry such as `mil` or `gov.uk`), but it is not one of the listed
         // domains. The level stays: mail to a mistyped name there bounces or reaches the wrong
         // office, and a refusal at RCPT tells the sender at once instead of hours later.
-        let note = protectedSuffix.map { "; it is under the protected suffix \($0) but is not listed itself" } ?? ""
-        return RecipientVerdict(
-            address: address, givenInput: givenInput, suspectedDomain: suspected,
-            reasons: ordered.enumerated().map { position, finding in
-                Reason(rule: finding.rule, score: finding.score, explanation: position == 0 ? finding.explanation.text + note : finding.explanation.text)
-            })
+        var reasons = ordered.map { Reason(rule: $0.rule, score: $0.score, explanation: $0.explanation.text) }
+        if let protectedSuffix {
+            reasons[0] = Reason(
+                rule: reasons[0].rule, score: reasons[0].score,
+                explanation: reasons[0].explanation + "; it is under the protected suffix \(protectedSuffix) but is not listed itself")
+        }
+        return RecipientVerdict(address: address, givenInput: givenInput, suspectedDomain: suspected, reasons: reasons)
     }
 }

@@ -14,9 +14,29 @@ struct NameTables: Sendable {
     /// The specific protected domains with each letter replaced by its class (``visualClass``),
     /// each to its entry.
     let visualForms: NeighbourhoodTable
+    /// The registrable part of the specific protected domains (`army.mil` of `hq.army.mil`),
+    /// each to its entry, for a sub-domain written without its dot (`mailarmy.mil`).
+    let registrables: NeighbourhoodTable
+    /// Label counts of the suffixes of ``registrables`` (bit n: n labels).
+    let registrableSuffixSizes: UInt64
+    /// The last ``minimumJoinedNameLength`` letters of each of ``registrables``' names with
+    /// their suffix (`rmy.mil`): one probe tells whether a label can end in a protected name
+    /// at all, before one probe per place the name could start.
+    let registrableTails: NeighbourhoodTable
+    /// (label count, length) of the windows ``visualForms`` holds: a recipient with no such
+    /// window is not hashed.
+    let visualLengths: ProtectedIndex.LengthFilter
+    /// Shortest label written in front of a registrable name without its dot: one letter in
+    /// front of a name is a typo (insertion), found by the neighbourhood index.
+    static let minimumJoinedPrefix = 2
+    /// Shortest protected name looked for at the end of a longer label (`hqmod.gov.uk`): a
+    /// two-letter name (`un`) ends too many words.
+    static let minimumJoinedNameLength = 3
 
     static let namesSpace: UInt64 = 0x3A9F_62C1_D04B_7E15
     static let visualSpace: UInt64 = 0x6D2E_B8A7_1F35_C049
+    static let registrableSpace: UInt64 = 0x1C84_F6E2_930B_5DA7
+    static let registrableTailSpace: UInt64 = 0x58D1_3B7F_A26C_E409
 
     /// ASCII letters and digits that look alike, mapped to one of each class: `0`/`o`,
     /// `1`/`l`/`i`, `u`/`v`, `n`/`m`, `g`/`q`, `c`/`e`, `b`/`d` (the pairs of
@@ -29,29 +49,30 @@ struct NameTables: Sendable {
         return table
     }()
 
-    /// Writes the visual form of `bytes` into `output` (at least as long): each byte replaced by
-    /// its ``visualClass``, then the look-alike sequences of ``Confusables/asciiFolds`` folded
-    /// in those classes (`rn`, `nn` → `n`, `uu` → `w`, `cl` → `b`), so `bareiays` and
-    /// `barclays` meet whichever letters were swapped. Dots stay where they were.
-    /// - Returns: the length written.
-    static func visualForm(_ bytes: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<UInt8>) -> Int {
-        let r = UInt8(ascii: "r"), n = UInt8(ascii: "n"), u = UInt8(ascii: "u"), c = UInt8(ascii: "c"), l = UInt8(ascii: "l")
-        var index = 0, count = 0
-        while index < bytes.count {
-            let byte = visualClass[Int(bytes[index])]
-            let next: UInt8 = index + 1 < bytes.count ? visualClass[Int(bytes[index + 1])] : 0
-            var folded = byte, width = 1
-            switch byte {
-            case r where next == n, n where next == n: folded = n; width = 2
-            case u where next == u: folded = UInt8(ascii: "w"); width = 2
-            case c where next == l: folded = visualClass[Int(UInt8(ascii: "d"))]; width = 2
-            default: break
+    /// The visual form's hash (as ``RangeHasher`` hashes), with the prefix hash at each label
+    /// start in `labelStarts` (at most ``DomainBytes/maximumLabels``): one pass, as the
+    /// classifier makes it for every recipient that nothing else flagged.
+    /// - Returns: the hash of the whole form, and the number of labels recorded.
+    @inline(__always)
+    static func visualHash(_ bytes: UnsafeBufferPointer<UInt8>, classes: UnsafeBufferPointer<UInt8>, labelStarts: UnsafeMutableBufferPointer<UInt64>) -> (UInt64, Int) {
+        var hash: UInt64 = 0, labels = 1
+        labelStarts[0] = 0
+        for index in 0..<bytes.count {
+            let byte = bytes[index]
+            hash = hash &* RangeHasher.base &+ UInt64(classes[Int(byte)]) &+ 1
+            if byte == UInt8(ascii: "."), labels < labelStarts.count {
+                labelStarts[labels] = hash
+                labels += 1
             }
-            output[count] = folded
-            count += 1
-            index += width
         }
-        return count
+        return (hash, labels)
+    }
+
+    /// The visual form of `bytes`: each byte replaced by its ``visualClass``, so that
+    /// `bareiays` and `barclays` meet whichever look-alike letters were swapped. (Look-alike
+    /// sequences such as `rn` are the skeleton's business: see ``Confusables``.)
+    static func visualForm(_ bytes: some Sequence<UInt8>) -> [UInt8] {
+        bytes.map { visualClass[Int($0)] }
     }
 
     /// Where the name label of a specific protected entry lies in its domain's bytes.
@@ -67,20 +88,32 @@ struct NameTables: Sendable {
     init(entries: [ProtectedIndex.Entry]) {
         var named: [(bytes: [UInt8], entry: Int)] = []
         var visual: [(bytes: [UInt8], entry: Int)] = []
+        var registrable: [(bytes: [UInt8], entry: Int)] = []
+        var tails: [(bytes: [UInt8], entry: Int)] = []
+        var lengths = ProtectedIndex.LengthFilter()
+        var suffixSizes: UInt64 = 0
         for (index, entry) in entries.enumerated() {
             guard let range = Self.nameRange(of: entry) else { continue }
             let bytes = Array(entry.domain.utf8)
             guard bytes.allSatisfy({ $0 < 0x80 }), bytes.count <= RangeHasher.maximumLength else { continue }
             if range.count >= Self.minimumNameLength { named.append((Array(bytes[range]), index)) }
+            if range.count >= Self.minimumJoinedNameLength {
+                registrable.append((Array(bytes[range.lowerBound...]), index))
+                tails.append((Array(bytes[(range.upperBound - Self.minimumJoinedNameLength)...]), index))
+                suffixSizes |= 1 << UInt64(min(63, entry.suffixLabelCount))
+            }
             if range.count >= Self.minimumVisualNameLength {
-                let form = bytes.withUnsafeBufferPointer { source in
-                    [UInt8](unsafeUninitializedCapacity: source.count) { buffer, count in count = Self.visualForm(source, into: buffer) }
-                }
+                let form = Self.visualForm(bytes)
+                lengths.insert(labels: entry.domain.utf8.reduce(1) { $0 + ($1 == UInt8(ascii: ".") ? 1 : 0) }, lengths: form.count...form.count)
                 visual.append((form, index))
             }
         }
         names = Self.table(named, space: Self.namesSpace)
         visualForms = Self.table(visual, space: Self.visualSpace)
+        registrables = Self.table(registrable, space: Self.registrableSpace)
+        registrableSuffixSizes = suffixSizes
+        registrableTails = Self.table(tails, space: Self.registrableTailSpace)
+        visualLengths = lengths
     }
 
     private static func table(_ items: [(bytes: [UInt8], entry: Int)], space: UInt64) -> NeighbourhoodTable {
@@ -93,5 +126,7 @@ struct NameTables: Sendable {
         return builder.build()
     }
 
-    var memoryFootprint: Int { names.memoryFootprint + visualForms.memoryFootprint }
+    var memoryFootprint: Int {
+        names.memoryFootprint + visualForms.memoryFootprint + registrables.memoryFootprint + registrableTails.memoryFootprint
+    }
 }

@@ -21,7 +21,7 @@ func fail(_ message: String, status: Int32) -> Never {
 
 let printsVerdicts = CommandLine.arguments.contains("--verdicts")
 let directory = CommandLine.arguments.dropFirst().first { $0 != "--verdicts" } ?? "evaluation"
-guard let protectedText = readText("\(directory)/protected.txt"), let corpus = readText("\(directory)/corpus.tsv") else {
+guard let protectedText = readText("\(directory)/protected.txt"), let corpus = Evaluation.readCorpus(in: directory, read: readText) else {
     fail("cannot read \(directory)/protected.txt and \(directory)/corpus.tsv", status: 66)
 }
 guard let suffixText = readText(PublicSuffixList.debianPath) else {
@@ -36,7 +36,7 @@ if printsVerdicts {
     exit(0)
 }
 let evaluation = Evaluation(protected: protected, corpus: corpus, suffixes: suffixes)
-print("misdirect-eval: \(protected.count) protected domains, corpus \(directory)/corpus.tsv\n")
+print("misdirect-eval: \(protected.count) protected domains, corpus \(Evaluation.corpusFiles.map { "\(directory)/\($0)" }.joined(separator: ", "))\n")
 print(evaluation.table)
 print("\nfalse positives: \(evaluation.falsePositives.isEmpty ? "none" : evaluation.falsePositives.joined(separator: ", "))")
 for (kind, domains) in evaluation.missed.sorted(by: { $0.key < $1.key }) {

@@ -88,54 +88,15 @@ enum MilterMetrics {
     }
 }
 
-/// A session decorator that times each stage into `misdirect_stage_duration_seconds`.
-final class TimedSession: MilterSession {
-    private let inner: any MilterSession
-    private static let timers: [String: Timer] = Dictionary(uniqueKeysWithValues: [
-        "envelope_sender", "envelope_recipient", "header", "end_of_message",
-    ].map { ($0, MilterMetrics.stageTimer($0)) })
+/// Times every session callback into `misdirect_stage_duration_seconds`, labelled with the
+/// stage's name (``MilterStage``): the server calls it around each callback, body included.
+struct StageTimings: MilterStageObserver {
+    private static let timers: [MilterStage: Timer] = Dictionary(uniqueKeysWithValues: MilterStage.allCases.map {
+        ($0, MilterMetrics.stageTimer($0.rawValue))
+    })
 
-    init(_ inner: any MilterSession) {
-        self.inner = inner
+    func stage(_ stage: MilterStage, took duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        Self.timers[stage]?.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
-
-    private func timed<T>(_ stage: String, _ body: () -> T) -> T {
-        let start = ContinuousClock.now
-        defer {
-            let elapsed = ContinuousClock.now - start
-            Self.timers[stage]?.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
-        }
-        return body()
-    }
-
-    func connect(hostname: String, address: PeerAddress?, context: MilterContext) -> MilterResponse {
-        inner.connect(hostname: hostname, address: address, context: context)
-    }
-
-    func helo(_ name: String, context: MilterContext) -> MilterResponse {
-        inner.helo(name, context: context)
-    }
-
-    func endOfHeaders(context: MilterContext) -> MilterResponse {
-        inner.endOfHeaders(context: context)
-    }
-
-    func envelopeSender(_ arguments: [[UInt8]], context: MilterContext) -> MilterResponse {
-        timed("envelope_sender") { inner.envelopeSender(arguments, context: context) }
-    }
-
-    func envelopeRecipient(_ arguments: [[UInt8]], context: MilterContext) -> MilterResponse {
-        timed("envelope_recipient") { inner.envelopeRecipient(arguments, context: context) }
-    }
-
-    func header(name: [UInt8], value: [UInt8], context: MilterContext) -> MilterResponse {
-        timed("header") { inner.header(name: name, value: value, context: context) }
-    }
-
-    func endOfMessage(context: MilterContext) -> MilterResponse {
-        timed("end_of_message") { inner.endOfMessage(context: context) }
-    }
-
-    func abort(context: MilterContext) { inner.abort(context: context) }
-    func close() { inner.close() }
 }

@@ -59,10 +59,8 @@ struct Serve: ParsableCommand {
         // Held mail is copied to reviewers only if a review mailbox was configured at start:
         // the body stage is negotiated once, with the MTA.
         let notifier = configuration.review.map { _ in ReviewNotifier(logger: logger) }
-        let timed = metricsServer != nil
-        let server = MilterServer(configuration: milterConfiguration) {
-            let session = MisdirectionSession(engine: store.current, logger: logger, notifier: notifier, history: history)
-            return timed ? TimedSession(session) : session
+        let server = MilterServer(configuration: milterConfiguration, stageObserver: metricsServer.map { _ in StageTimings() }) {
+            MisdirectionSession(engine: store.current, logger: logger, notifier: notifier, history: history)
         }
         let signals = SignalWatcher()
         do {

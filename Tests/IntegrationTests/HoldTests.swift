@@ -45,8 +45,13 @@ extension PostfixTests {
         #expect(notice.text.contains("j.hold@army.ml: army.ml looks like a misspelling of army.mil"))
         #expect(notice.text.contains("Content-Type: message/rfc822"))
         #expect(notice.text.contains("Subject: \(subject)"), "the held message is attached")
-        #expect(notice.text.contains("Test message."), "with its body")
+        #expect(notice.text.contains("Test message."), "with its body, metrics on or not")
         #expect(env.sink.messages(withSubjectContaining: subject, timeout: .zero).count == 1, "only the notice, not the held message")
+        // The quarantine profile serves metrics: every stage it sees is timed, the body too.
+        let metrics = PrometheusText(try Command.run("curl", ["-sS", "--max-time", "5", "http://127.0.0.1:\(env.quarantineMetricsPort)/metrics"]).stdout)
+        for stage in ["envelope_recipient", "body", "end_of_message"] {
+            #expect(metrics.value("misdirect_stage_duration_seconds_count", ["stage": stage]) ?? 0 >= 1, "stage \(stage) timed")
+        }
 
         let listing = try env.held(["list", "--json"])
         #expect(listing.status == 0, "\(listing.stderr)")

@@ -17,7 +17,8 @@ final class PostfixEnvironment: Sendable {
         /// The enforce policy in log-only mode, running as `nobody` once its socket is bound.
         case logOnly = "log-only"
         /// Enforce; medium → tag, high → quarantine, with a review mailbox whose notices go back
-        /// through this profile's own smtpd.
+        /// through this profile's own smtpd. Serves metrics (on ``PostfixEnvironment/quarantineMetricsPort``),
+        /// so the held-mail tests also cover the stage timing around the body.
         case quarantine
         /// Starts with high → tag; the reload tests rewrite its file and signal it. JSON logs.
         case reload
@@ -63,6 +64,8 @@ final class PostfixEnvironment: Sendable {
     let ports: [Profile: UInt16]
     /// Where the enforce profile serves Prometheus metrics.
     let metricsPort: UInt16
+    /// Where the quarantine profile serves Prometheus metrics.
+    let quarantineMetricsPort: UInt16
 
     static let protectedDomains = "socket_group: postfix\nprotected: [mil, gov, gov.uk, example.org]\n"
 
@@ -75,7 +78,10 @@ final class PostfixEnvironment: Sendable {
     /// The database the PostgreSQL history profiles share.
     static let historyDatabase = "misdirect"
 
-    static func configuration(for profile: Profile, root: String, ports: [Profile: UInt16], metricsPort: UInt16, syslogPath: String, postgresPort: UInt16?) -> String? {
+    static func configuration(
+        for profile: Profile, root: String, ports: [Profile: UInt16], metricsPort: UInt16, quarantineMetricsPort: UInt16,
+        syslogPath: String, postgresPort: UInt16?
+    ) -> String? {
         let base = Self.protectedDomains
         switch profile {
         case .packaged: return nil
@@ -89,6 +95,7 @@ final class PostfixEnvironment: Sendable {
             return base + """
                 log_target: stderr
                 actions: {medium: tag, high: quarantine}
+                metrics_listen: 127.0.0.1:\(quarantineMetricsPort)
                 review:
                   mailbox: \(reviewMailbox)
                   relay: 127.0.0.1:\(ports[.quarantine]!)
@@ -167,6 +174,7 @@ final class PostfixEnvironment: Sendable {
         for profile in profiles { ports[profile] = try Loopback.freePort() }
         self.ports = ports
         metricsPort = try Loopback.freePort()
+        quarantineMetricsPort = try Loopback.freePort()
         syslog = try SyslogReceiver(path: root + "/syslog.sock")
         postgres = profiles.contains(.historyA) ? try PrivatePostgres() : nil
         var milters: [Profile: MilterProcess] = [:]
@@ -174,7 +182,7 @@ final class PostfixEnvironment: Sendable {
             milters[profile] = try MilterProcess(
                 name: profile.rawValue, root: root, socket: "unix:\(root)/\(profile.rawValue).sock",
                 configuration: Self.configuration(
-                    for: profile, root: root, ports: ports, metricsPort: metricsPort, syslogPath: syslog.path, postgresPort: postgres?.port))
+                    for: profile, root: root, ports: ports, metricsPort: metricsPort, quarantineMetricsPort: quarantineMetricsPort, syslogPath: syslog.path, postgresPort: postgres?.port))
         }
         if profiles.contains(.packaged) { milters[.packaged] = try Self.packagedMilter(root: root) }
         self.milters = milters

@@ -134,8 +134,9 @@ struct Serve: ParsableCommand {
     private func reload(_ store: EngineStore, logger: Logger) {
         let old = store.current
         do {
-            let new = try Engine.load(path: options.path, generation: old.generation + 1)
-            for change in Self.restartOnlyChanges(from: old.configuration, to: new.configuration) {
+            let (new, kept) = Self.keepingRestartOnlySettings(
+                of: old, in: try Engine.load(path: options.path, generation: old.generation + 1))
+            for change in kept {
                 logger.warning("\(change) changes need a restart; keeping the old setting", metadata: ["config.key": "\(change)"])
             }
             store.replace(with: new)
@@ -150,11 +151,22 @@ struct Serve: ParsableCommand {
         }
     }
 
+    /// The engine a reload installs: `new`, except for the settings only a restart applies,
+    /// which stay as in `old` (the review mailbox, relay and size: the body stage is negotiated
+    /// with the MTA and the notifier made once, at start). Also the keys whose change waits
+    /// for a restart, to log.
+    static func keepingRestartOnlySettings(of old: Engine, in new: Engine) -> (engine: Engine, kept: [String]) {
+        let kept = restartOnlyChanges(from: old.configuration, to: new.configuration)
+        var configuration = new.configuration
+        configuration.review = old.configuration.review
+        return (Engine(configuration: configuration, classifier: new.classifier, generation: new.generation), kept)
+    }
+
     /// The keys whose new value a reload cannot apply (they are used once, at start).
     static func restartOnlyChanges(from old: Configuration, to new: Configuration) -> [String] {
         var keys: [String] = []
         if old.socket != new.socket { keys.append("socket") }
-        if (old.review == nil) != (new.review == nil) { keys.append("review") }
+        if old.review != new.review { keys.append("review") }
         if old.socketMode != new.socketMode || old.socketGroupID != new.socketGroupID { keys.append("socket_mode/socket_group") }
         if old.logDestination != new.logDestination { keys.append("log_target") }
         if old.metricsListen != new.metricsListen { keys.append("metrics_listen") }

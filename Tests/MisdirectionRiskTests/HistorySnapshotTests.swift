@@ -71,6 +71,12 @@ struct HistorySnapshotTests {
         #expect(verdict("j@army.ml", Self.history(["army.ml": Self.facts(30, days: 20), "army.mil": Self.facts(6_000, days: 300)], typoRatio: 0)).level == .low)
     }
 
+    @Test("a typo ratio too large to multiply means never a frequent typo, instead of a crash")
+    func hugeTypoRatio() {
+        let history = Self.history(["army.ml": Self.facts(30, days: 20), "army.mil": Self.facts(6_000, days: 300)], typoRatio: Int.max / 2)
+        #expect(verdict("j@army.ml", history).level == .low, "army.ml is an established correspondent")
+    }
+
     @Test("with established in log-only mode the drop is reported, not made")
     func logOnlyLowering() {
         let after = verdict("desk@partner.ml", Self.history(["partner.ml": Self.facts(14, days: 9)]), lowering: false)

@@ -70,8 +70,7 @@ struct HistoryImport: ParsableCommand {
         for path in paths {
             let (fileYear, fileMonth) = Self.modificationDate(path)
             do {
-                let file = try FileSource(path: path)
-                var source: any ByteSource = GzipSource.isGzip(file.peek(2)) ? try GzipSource(file: file) : file
+                var source: any ByteSource = try FileSource.openContent(path).content
                 var parser = PostfixLogParser(deliveredOnly: true)
                 var day: Int?
                 let add = { (message: ReplayedMessage) in

@@ -2,6 +2,7 @@ import CoreMetrics
 import Milter
 import MisdirectionRisk
 import Prometheus
+import Synchronization
 
 /// The metrics the milter reports through swift-metrics; `serve` exports them in Prometheus'
 /// text format when `metrics_listen` is set (``MetricsServer``). Before the metrics system is
@@ -18,6 +19,7 @@ import Prometheus
 /// | `misdirect_connections_open` | | MTA connections in flight |
 /// | `misdirect_config_reloads_total` | `result` | reloads: `success` or `failure` |
 /// | `misdirect_config_generation` | | the configuration in use: 1 at start, one more per successful reload |
+/// | `misdirect_log_lines_dropped_total` | | log lines lost: syslog socket full (`EAGAIN`) or unreachable, standard error failing |
 enum MilterMetrics {
     static let stageBuckets: [Duration] = [
         .microseconds(10), .microseconds(25), .microseconds(50), .microseconds(100), .microseconds(250),
@@ -77,12 +79,28 @@ enum MilterMetrics {
         for result in ["success", "failure"] {
             Counter(label: "misdirect_config_reloads_total", dimensions: [("result", result)]).increment(by: 0)
         }
+        publishDroppedLogLines()
         return registry
+    }
+
+    /// The dropped lines already added to `misdirect_log_lines_dropped_total`.
+    private static let exportedDroppedLines = Mutex<Int>(0)
+
+    /// Brings `misdirect_log_lines_dropped_total` up to ``LogSink/droppedLines``: the count is
+    /// kept by the log sink (lines are lost before metrics exist too) and added at scrape time.
+    static func publishDroppedLogLines() {
+        let new = exportedDroppedLines.withLock { exported -> Int in
+            let total = LogSink.droppedLines
+            defer { exported = total }
+            return total - exported
+        }
+        Counter(label: "misdirect_log_lines_dropped_total").increment(by: new)
     }
 
     /// The text exposition, with the gauges read at scrape time brought up to date.
     static func exposition(_ registry: PrometheusCollectorRegistry, history: HistoryRuntime? = nil) -> [UInt8] {
         Gauge(label: "misdirect_connections_open").record(MilterServer.liveSessions)
+        publishDroppedLogLines()
         if let history { publishHistory(history) }
         return registry.emitToBuffer()
     }

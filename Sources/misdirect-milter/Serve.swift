@@ -58,7 +58,7 @@ struct Serve: ParsableCommand {
             unixSocketPermissions: UnixSocketPermissions(mode: configuration.socketMode, group: configuration.socketGroupID))
         // Held mail is copied to reviewers only if a review mailbox was configured at start:
         // the body stage is negotiated once, with the MTA.
-        let notifier = configuration.review.map { _ in ReviewNotifier(logger: logger) }
+        let notifier = configuration.review.map { ReviewNotifier(logger: logger, maximumBytes: $0.queueSize) }
         let server = MilterServer(configuration: milterConfiguration, stageObserver: metricsServer.map { _ in StageTimings() }) {
             MisdirectionSession(engine: store.current, logger: logger, notifier: notifier, history: history)
         }

@@ -18,7 +18,8 @@ final class PostfixEnvironment: Sendable {
         case logOnly = "log-only"
         /// Enforce; medium → tag, high → quarantine, with a review mailbox whose notices go back
         /// through this profile's own smtpd. Serves metrics (on ``PostfixEnvironment/quarantineMetricsPort``),
-        /// so the held-mail tests also cover the stage timing around the body.
+        /// so the held-mail tests also cover the stage timing around the body. Logs to standard
+        /// error; its `syslog_socket` is the environment's, where `held --config` audits.
         case quarantine
         /// Starts with high → tag; the reload tests rewrite its file and signal it. JSON logs.
         case reload
@@ -96,6 +97,7 @@ final class PostfixEnvironment: Sendable {
                 log_target: stderr
                 actions: {medium: tag, high: quarantine}
                 metrics_listen: 127.0.0.1:\(quarantineMetricsPort)
+                syslog_socket: \(syslogPath)
                 review:
                   mailbox: \(reviewMailbox)
                   relay: 127.0.0.1:\(ports[.quarantine]!)
@@ -194,8 +196,10 @@ final class PostfixEnvironment: Sendable {
                     port: ports[profile]!, milter: milters[profile]!.postfixSocket,
                     maxProcesses: profile.listenerOptions.maxProcesses, options: profile.listenerOptions.options)
             },
-            // Room for the fault tests' 200 concurrent sessions and their cleanup processes.
-            extraMainCF: "default_process_limit = 250")
+            // Room for the fault tests' 200 concurrent sessions and their cleanup processes; a
+            // way to hold a message without the milter (HoldTests).
+            extraMainCF: "default_process_limit = 250\nheader_checks = regexp:\(root)/header_checks")
+        try "/^X-Test-Hold: yes$/ HOLD held by a header check\n".write(toFile: "\(root)/header_checks", atomically: true, encoding: .utf8)
     }
 
     func start() throws {
@@ -231,8 +235,8 @@ final class PostfixEnvironment: Sendable {
     }
 
     /// Runs `misdirect-milter held …` against this instance.
-    func held(_ arguments: [String]) throws -> Command.Output {
-        try Command.run(MilterProcess.binary, ["held"] + arguments + ["--postfix-config", postfix.configDirectory])
+    func held(_ arguments: [String], environment: [String: String]? = nil) throws -> Command.Output {
+        try Command.run(MilterProcess.binary, ["held"] + arguments + ["--postfix-config", postfix.configDirectory], environment: environment)
     }
 
     /// A log file of the environment (`log/NAME`).

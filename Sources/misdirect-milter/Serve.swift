@@ -23,6 +23,11 @@ struct Serve: ParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
+        // First of all: a SIGHUP (a reload, logrotate) or SIGTERM during the set-up below would
+        // otherwise kill the process with the default action. Until the loop below reads them,
+        // they wait in the watcher's pipe.
+        let signals = SignalWatcher()
+        let systemd = SystemdNotifier()
         let engine = try options.loadEngine()
         let configuration = engine.configuration
         LineLogHandler.level.value = configuration.logLevel
@@ -62,7 +67,6 @@ struct Serve: ParsableCommand {
         let server = MilterServer(configuration: milterConfiguration, stageObserver: metricsServer.map { _ in StageTimings() }) {
             MisdirectionSession(engine: store.current, logger: logger, notifier: notifier, history: history)
         }
-        let signals = SignalWatcher()
         do {
             try server.open()
         } catch {
@@ -101,17 +105,21 @@ struct Serve: ParsableCommand {
             signals.notifyLoopEnded()
         }
         loop.start()
+        systemd.ready(status: "serving on \(configuration.socket)")
 
         var stopping = false
         while true {
             switch signals.next() {
             case .reload:
+                systemd.reloading()
                 reload(store, logger: logger)
                 history?.rebuild()
+                systemd.ready(status: "serving on \(configuration.socket), configuration generation \(store.current.generation)")
             case .stop where !stopping:
                 // Stop accepting, let the connections in flight finish (libmilter serves them
                 // only while its loop runs), then end the loop.
                 stopping = true
+                systemd.stopping()
                 logger.notice("stopping", metadata: ["sessions.live": "\(MilterServer.liveSessions)"])
                 if MilterServer.stopAccepting() {
                     _ = MilterServer.waitForSessions(timeout: Self.shutdownGrace)

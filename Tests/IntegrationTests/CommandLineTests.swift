@@ -194,6 +194,8 @@ struct CommandLineTests {
         (Array("socket: /\n".utf8), ":1: socket: \"/\": a unix socket needs an absolute path to a file"),
         (Array("protected: [mil, g\u{200B}ov]\n".utf8), ":1: protected: \"g\u{200B}ov\" is not a domain: invisible character U+200B"),
         (Array("mode: \"log\n\n  only\"\n".utf8), ":1: mode: unknown mode \"log\\nonly\""),
+        (Array("history:\n  typo_ratio: 9223372036854775807\n".utf8), ":2: history.typo_ratio: \"9223372036854775807\" is not a whole number from 0 to 1000000"),
+        (Array("sender_override: {header: Subject}\n".utf8), ":1: sender_override.header: \"Subject\" is a standard header"),
     ]
 
     @Test("serve exits 78 with file, line and key for every malformed shape of file", arguments: malformedShapes)

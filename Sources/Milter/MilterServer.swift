@@ -16,13 +16,19 @@ internal import Glibc
 ///   prefers for process-directed signals.
 public struct MilterServer: Sendable {
     public let configuration: MilterConfiguration
+    private let stageObserver: (any MilterStageObserver)?
     private let makeSession: @Sendable () -> any MilterSession
 
     /// - Parameters:
     ///   - configuration: registration and negotiation settings.
+    ///   - stageObserver: told how long every session callback took (metrics), or nil.
     ///   - makeSession: makes the session of a new connection; called on libmilter's threads.
-    public init(configuration: MilterConfiguration, makeSession: @escaping @Sendable () -> any MilterSession) {
+    public init(
+        configuration: MilterConfiguration, stageObserver: (any MilterStageObserver)? = nil,
+        makeSession: @escaping @Sendable () -> any MilterSession
+    ) {
         self.configuration = configuration
+        self.stageObserver = stageObserver
         self.makeSession = makeSession
     }
 
@@ -32,7 +38,7 @@ public struct MilterServer: Sendable {
     public func open() throws(MilterError) {
         let fresh = registration.withLock { current -> Bool in
             guard current == nil else { return false }
-            current = Registration(configuration: configuration, makeSession: makeSession)
+            current = Registration(configuration: configuration, stageObserver: stageObserver, makeSession: makeSession)
             return true
         }
         guard fresh else { throw .alreadyRunning }

@@ -102,7 +102,9 @@ public final class HistorySnapshot: Sendable {
                         explanation: "\(own.domain) is an established correspondent (\(own.facts.summary)), but a look-alike of a protected domain is not lowered on history alone: list it under trusted if it is a real partner")
                     return verdict.adding([reason])
                 }
-                if let meant, typoRatio > 0, meant.facts.messages >= typoRatio * own.facts.messages { return verdict }
+                if let meant, typoRatio > 0, Self.isFrequentTypo(meant: meant.facts.messages, own: own.facts.messages, ratio: typoRatio) {
+                    return verdict
+                }
                 return lowered(verdict, own: own, lowering: lowering)
             }
             guard let meant, meant.isEstablished else { return verdict }
@@ -140,5 +142,12 @@ public final class HistorySnapshot: Sendable {
             address: verdict.address, input: verdict.input, suspectedDomain: verdict.suspectedDomain,
             reasons: reasons + [Reason(rule: .established, score: min(verdict.score, cap), explanation: "\(fact): lowered to \(RiskLevel(score: min(verdict.score, cap)))")],
             namedAddress: verdict.namedAddress)
+    }
+
+    /// Whether the domain a look-alike resembles got at least `ratio` times its messages; a
+    /// product too large for `Int` is simply "no".
+    static func isFrequentTypo(meant: Int, own: Int, ratio: Int) -> Bool {
+        let (needed, overflow) = ratio.multipliedReportingOverflow(by: own)
+        return !overflow && meant >= needed
     }
 }

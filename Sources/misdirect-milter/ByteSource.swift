@@ -13,7 +13,8 @@ struct ReadFailure: Error, CustomStringConvertible {
     let description: String
 }
 
-/// A file read with read(2).
+/// A file read with read(2); `-` is standard input. Pipes and other non-seekable files are read
+/// like any other: nothing here seeks.
 final class FileSource: ByteSource {
     let path: String
     private let fd: Int32
@@ -21,7 +22,7 @@ final class FileSource: ByteSource {
 
     init(path: String) throws {
         self.path = path
-        fd = open(path, O_RDONLY | O_CLOEXEC)
+        fd = path == "-" ? dup(0) : open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ReadFailure(description: "\(path): \(String(cString: strerror(errno)))") }
     }
 
@@ -38,18 +39,67 @@ final class FileSource: ByteSource {
         }
     }
 
-    /// The first bytes of the file, without consuming them.
-    func peek(_ count: Int) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        let read = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, 0) }
-        return Array(bytes.prefix(max(0, read)))
+    /// Opens `path` (`-`: standard input) for reading, inflating it when it is gzip; the
+    /// content's first bytes can be looked at with ``PeekableSource/peek(_:)`` without losing them.
+    static func openContent(_ path: String) throws -> (content: PeekableSource, compressed: Bool) {
+        let raw = PeekableSource(try FileSource(path: path))
+        let compressed = GzipSource.isGzip(raw.peek(2))
+        return (compressed ? PeekableSource(try GzipSource(input: raw, name: path)) : raw, compressed)
     }
 }
 
-/// A gzip file inflated as it is read (zlib), with constant memory whatever its size. Several
+/// A source whose first bytes can be looked at before it is read: they are kept and handed out
+/// again by ``read(into:)``, so a pipe loses nothing to the look.
+final class PeekableSource: ByteSource {
+    private var inner: any ByteSource
+    private var kept: [UInt8] = []
+    private var keptOffset = 0
+    /// A read error met while peeking, thrown once the kept bytes have been read.
+    private var deferredError: (any Error)?
+
+    var fileBytesRead: Int { inner.fileBytesRead }
+
+    init(_ inner: any ByteSource) {
+        self.inner = inner
+    }
+
+    /// Up to `count` first bytes (fewer only at the end of the input or on a read error, which
+    /// the reads then report). Only before the first ``read(into:)``.
+    func peek(_ count: Int) -> [UInt8] {
+        precondition(keptOffset == 0, "peek after read")
+        while kept.count < count, deferredError == nil {
+            var chunk = [UInt8](repeating: 0, count: count - kept.count)
+            do {
+                let read = try chunk.withUnsafeMutableBytes { try inner.read(into: $0) }
+                if read == 0 { break }
+                kept += chunk.prefix(read)
+            } catch {
+                deferredError = error
+            }
+        }
+        return Array(kept.prefix(count))
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if keptOffset < kept.count {
+            let count = min(buffer.count, kept.count - keptOffset)
+            kept.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[keptOffset..<keptOffset + count])) }
+            keptOffset += count
+            return count
+        }
+        if let deferredError {
+            self.deferredError = nil
+            throw deferredError
+        }
+        return try inner.read(into: buffer)
+    }
+}
+
+/// A gzip stream inflated as it is read (zlib), with constant memory whatever its size. Several
 /// gzip members one after the other (what `cat a.gz b.gz` gives) are read as one stream.
 final class GzipSource: ByteSource {
-    private let file: FileSource
+    private var file: any ByteSource
+    private let name: String
     private let stream: UnsafeMutablePointer<z_stream>
     private let input: UnsafeMutableRawBufferPointer
     private var inputEnded = false
@@ -61,13 +111,17 @@ final class GzipSource: ByteSource {
         bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B
     }
 
-    init(file: FileSource) throws {
-        self.file = file
+    /// - Parameters:
+    ///   - input: the compressed bytes.
+    ///   - name: the file's name, for error messages.
+    init(input: any ByteSource, name: String) throws {
+        self.file = input
+        self.name = name
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
-        input = .allocate(byteCount: 1 << 16, alignment: 1)
+        self.input = .allocate(byteCount: 1 << 16, alignment: 1)
         guard czlib_inflate_init_gzip(stream) == Z_OK else {
-            throw ReadFailure(description: "\(file.path): zlib could not start")
+            throw ReadFailure(description: "\(name): zlib could not start")
         }
     }
 
@@ -84,12 +138,12 @@ final class GzipSource: ByteSource {
         while stream.pointee.avail_out == uInt(buffer.count) {
             if streamEnded {
                 // Another member may follow.
-                if stream.pointee.avail_in == 0 && !refill() { return 0 }
-                guard inflateReset(stream) == Z_OK else { throw ReadFailure(description: "\(file.path): zlib reset failed") }
+                if stream.pointee.avail_in == 0, try !refill() { return 0 }
+                guard inflateReset(stream) == Z_OK else { throw ReadFailure(description: "\(name): zlib reset failed") }
                 streamEnded = false
             }
-            if stream.pointee.avail_in == 0 && !refill() {
-                throw ReadFailure(description: "\(file.path): the gzip data ends early")
+            if stream.pointee.avail_in == 0, try !refill() {
+                throw ReadFailure(description: "\(name): the gzip data ends early")
             }
             let result = inflate(stream, Z_NO_FLUSH)
             switch result {
@@ -99,16 +153,16 @@ final class GzipSource: ByteSource {
                 streamEnded = true
             default:
                 let message = stream.pointee.msg.map { String(cString: $0) } ?? "code \(result)"
-                throw ReadFailure(description: "\(file.path): not valid gzip data (\(message))")
+                throw ReadFailure(description: "\(name): not valid gzip data (\(message))")
             }
         }
         return buffer.count - Int(stream.pointee.avail_out)
     }
 
     /// Reads more compressed input; false at the end of the file.
-    private func refill() -> Bool {
+    private func refill() throws -> Bool {
         guard !inputEnded else { return false }
-        let count = (try? file.read(into: input)) ?? 0
+        let count = try file.read(into: input)
         if count == 0 { inputEnded = true; return false }
         stream.pointee.next_in = input.baseAddress!.assumingMemoryBound(to: Bytef.self)
         stream.pointee.avail_in = uInt(count)

@@ -98,8 +98,15 @@ struct ReviewConfiguration: Sendable, Equatable {
     var relayHost = "127.0.0.1"
     var relayPort: UInt16 = 25
     /// `review.max_size`: the largest held message attached to a notice, in bytes; a larger
-    /// one is attached truncated, with a note.
+    /// one is attached truncated, with a note. At most ``maximumMaxSize``.
     var maxSize = 10_240_000
+    /// `review.queue_size`: the most bytes of notices waiting to be sent (64 MiB); a notice
+    /// beyond it is dropped with an error (the message stays held). At least `max_size`.
+    var queueSize = 64 << 20
+
+    /// The largest `review.max_size` accepted: 50 MB, five times Postfix's default
+    /// `message_size_limit`.
+    static let maximumMaxSize = 50_000_000
 }
 
 /// The values of `log_target`.

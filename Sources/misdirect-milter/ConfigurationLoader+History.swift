@@ -45,7 +45,7 @@ extension NodeReader {
             case "established":
                 history.threshold = try threshold(value, key: path)
             case "typo_ratio":
-                history.typoRatio = try count(value, key: path, minimum: 0)
+                history.typoRatio = try count(value, key: path, minimum: 0, maximum: HistoryConfiguration.maximumTypoRatio)
             case "retention_days":
                 history.service.retentionDays = try count(value, key: path, minimum: 1)
             case "refresh_interval":
@@ -127,11 +127,12 @@ extension NodeReader {
         return threshold
     }
 
-    /// A whole number, at least `minimum`.
-    func count(_ node: Node, key: String, minimum: Int) throws(ConfigurationError) -> Int {
+    /// A whole number, at least `minimum` and, when given, at most `maximum`.
+    func count(_ node: Node, key: String, minimum: Int, maximum: Int? = nil) throws(ConfigurationError) -> Int {
         let text = try string(node, key: key)
-        guard let value = Int(text), value >= minimum else {
-            throw error(node, key: key, "\"\(text)\" is not a whole number of at least \(minimum)")
+        guard let value = Int(text), value >= minimum, value <= maximum ?? Int.max else {
+            let range = maximum.map { "from \(minimum) to \($0)" } ?? "of at least \(minimum)"
+            throw error(node, key: key, "\"\(text)\" is not a whole number \(range)")
         }
         return value
     }

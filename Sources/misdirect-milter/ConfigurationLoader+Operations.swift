@@ -73,9 +73,36 @@ extension NodeReader {
             else {
                 throw error(value, key: path, "\"\(header)\" is not a header name one can use here")
             }
+            if let standard = Self.standardHeader(header) {
+                throw error(value, key: path, "\"\(header)\" is \(standard): it would be removed from every message; use a header of your own such as X-Misdirection-Override")
+            }
             override.header = header
         }
         return override
+    }
+
+    /// Header fields of RFC 5322 (and its trace and resent fields), MIME and the usual
+    /// transport headers: none may be the override header, which is stripped from every message.
+    static let standardHeaders: Set<String> = [
+        "date", "from", "sender", "reply-to", "to", "cc", "bcc", "message-id", "in-reply-to", "references",
+        "subject", "comments", "keywords", "return-path", "received", "mime-version",
+        "dkim-signature", "domainkey-signature", "authentication-results", "received-spf", "delivered-to",
+        "disposition-notification-to", "return-receipt-to", "errors-to", "organization", "precedence",
+        "auto-submitted", "importance", "priority", "sensitivity", "thread-topic", "thread-index",
+        "autocrypt", "openpgp", "user-agent", "archived-at", "original-recipient", "require-recipient-valid-since",
+    ]
+    /// Prefixes of standard families: `Resent-*` (RFC 5322), `Content-*` (MIME), `List-*`
+    /// (RFC 2369/2919), `ARC-*` (RFC 8617).
+    static let standardHeaderPrefixes = ["resent-", "content-", "list-", "arc-"]
+
+    /// What makes `name` a standard header, or nil for a name of one's own.
+    static func standardHeader(_ name: String) -> String? {
+        let lower = name.lowercased()
+        if standardHeaders.contains(lower) { return "a standard header" }
+        if let prefix = standardHeaderPrefixes.first(where: { lower.hasPrefix($0) }) {
+            return "in the standard \(prefix.prefix(1).uppercased() + prefix.dropFirst())* family"
+        }
+        return nil
     }
 
 }

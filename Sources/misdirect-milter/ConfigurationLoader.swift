@@ -237,12 +237,13 @@ struct NodeReader {
         return domains
     }
 
-    /// The `review` section: `mailbox` (required), `relay`, `max_size`.
+    /// The `review` section: `mailbox` (required), `relay`, `max_size`, `queue_size`.
     func review(_ node: Node, key: String) throws(ConfigurationError) -> ReviewConfiguration? {
         if ConfigurationLoader.isNull(node) { return nil }
         var mailbox: EmailAddress?
         var relay: (String, UInt16)?
         var maxSize: Int?
+        var queueSize: (Int, Node)?
         for (keyNode, value) in try mapping(node, key: key) {
             let name = try string(keyNode, key: key)
             let path = "\(key).\(name)"
@@ -261,16 +262,29 @@ struct NodeReader {
                 relay = (String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
             case "max_size":
                 let text = try string(value, key: path)
-                guard let size = Int(text), size >= 0 else { throw error(value, key: path, "\"\(text)\" is not a size in bytes") }
+                guard let size = Int(text), size >= 0, size <= ReviewConfiguration.maximumMaxSize else {
+                    throw error(value, key: path, "\"\(text)\" is not a size in bytes from 0 to \(ReviewConfiguration.maximumMaxSize)")
+                }
                 maxSize = size
+            case "queue_size":
+                let text = try string(value, key: path)
+                guard let size = Int(text), size > 0, size <= 1 << 40 else { throw error(value, key: path, "\"\(text)\" is not a size in bytes") }
+                queueSize = (size, value)
             default:
-                throw error(keyNode, key: path, "unknown key\(ConfigurationLoader.suggestion(for: name, among: ["mailbox", "relay", "max_size"]))")
+                throw error(keyNode, key: path, "unknown key\(ConfigurationLoader.suggestion(for: name, among: ["mailbox", "relay", "max_size", "queue_size"]))")
             }
         }
         guard let mailbox else { throw error(node, key: key, "mailbox is required, such as review@example.org") }
         var review = ReviewConfiguration(mailbox: mailbox)
         if let relay { (review.relayHost, review.relayPort) = relay }
         if let maxSize { review.maxSize = maxSize }
+        if let (size, node) = queueSize {
+            // Room for at least one notice of the largest size (its headers come on top).
+            guard size >= review.maxSize else {
+                throw error(node, key: "\(key).queue_size", "\(size) is less than max_size (\(review.maxSize)): no held message of the largest size would fit")
+            }
+            review.queueSize = size
+        }
         return review
     }
 

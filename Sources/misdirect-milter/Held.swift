@@ -8,8 +8,10 @@ struct Held: ParsableCommand {
         abstract: "List, release or drop messages held for review.",
         discussion: """
             Works on the Postfix host through Postfix's own tools (postqueue, postcat, postsuper), \
-            normally as root. Only messages that carry an X-Misdirection-Risk header are shown \
-            or touched.
+            normally as root. Only messages the milter held (X-Misdirection-Risk header with \
+            action=quarantine) are shown or touched. Each release or drop is logged to syslog \
+            (the facility and socket of the configuration, mail and /dev/log by default) with the \
+            real and login uid of whoever ran it.
             """,
         subcommands: [List.self, Release.self, Drop.self],
         defaultSubcommand: List.self
@@ -20,7 +22,25 @@ struct Held: ParsableCommand {
         @Option(name: .customLong("postfix-config"), help: ArgumentHelp("A Postfix configuration directory other than the default (postfix -c).", valueName: "dir"))
         var postfixConfig: String?
 
+        @Option(name: .customLong("config"), help: ArgumentHelp("The milter's configuration: its syslog_facility and syslog_socket receive the audit lines (default: \(Configuration.defaultPath) when it exists).", valueName: "file"))
+        var config: String?
+
         var queue: PostfixQueue { PostfixQueue(configDirectory: postfixConfig) }
+
+        /// Where the audit lines go: syslog, with the configuration's facility and socket.
+        func auditDestination() throws -> LogSink.Destination {
+            var configuration = Configuration()
+            let path = config ?? (FileManager.default.fileExists(atPath: Configuration.defaultPath) ? Configuration.defaultPath : nil)
+            if let path {
+                do {
+                    configuration = try ConfigurationLoader.load(path: path)
+                } catch {
+                    printError("misdirect-milter: \(error)")
+                    throw ExitCode(ExitStatus.config)
+                }
+            }
+            return .syslog(facility: configuration.syslogFacility, socket: configuration.syslogSocket)
+        }
     }
 
     struct List: ParsableCommand {
@@ -76,7 +96,7 @@ struct Held: ParsableCommand {
         @Argument(help: "The queue id, as `held` lists it.") var queueID: String
 
         func run() throws {
-            try Held.act("released", queueID) { try options.queue.release(queueID) }
+            try Held.act("released", queueID, options: options) { try options.queue.release(queueID) }
         }
     }
 
@@ -87,7 +107,7 @@ struct Held: ParsableCommand {
         @Argument(help: "The queue id, as `held` lists it.") var queueID: String
 
         func run() throws {
-            try Held.act("dropped", queueID) { try options.queue.drop(queueID) }
+            try Held.act("dropped", queueID, options: options) { try options.queue.drop(queueID) }
         }
     }
 
@@ -101,20 +121,45 @@ struct Held: ParsableCommand {
         }
     }
 
-    /// Carries out a release or drop, logs who did it and confirms on standard output.
-    static func act(_ done: String, _ queueID: String, _ operation: () throws -> Void) throws {
+    /// Carries out a release or drop, logs who did it (to syslog and standard error) and
+    /// confirms on standard output.
+    static func act(_ done: String, _ queueID: String, options: Options, _ operation: () throws -> Void) throws {
+        let destination = try options.auditDestination()
         try attempt(operation)
-        audit("\(done) held message", queueID: queueID)
+        let metadata = auditMetadata(queueID: queueID)
+        let message = "\(done) held message"
+        let line = LineLogHandler.format(.logfmt, level: .notice, label: "misdirect-milter", message: message, metadata: metadata, timestamp: false)
+        var logged = false
+        if case let .syslog(facility, socket) = destination, let syslog = try? SyslogConnection(path: socket, facility: facility, tag: "misdirect-milter") {
+            logged = syslog.send(severity: SyslogConnection.severity(.notice), message: line)
+        }
+        let sink = LogSink.open(.standardError(.logfmt), tag: "misdirect-milter").sink
+        sink.write(level: .notice, line: LineLogHandler.format(.logfmt, level: .notice, label: "misdirect-milter", message: message, metadata: metadata, timestamp: true))
+        if !logged, case let .syslog(_, socket) = destination {
+            printError("misdirect-milter held: warning: could not log this to syslog (\(socket)); only standard error has it")
+        }
         print("\(done) \(queueID)")
     }
 
-    /// Logs who did what to which message.
-    private static func audit(_ what: Logger.Message, queueID: String) {
+    /// Who did it: the name they claim (`SUDO_USER`, `USER`), which anyone can set, and what the
+    /// kernel says: the real uid, its user, and the login uid (`/proc/self/loginuid`: the user
+    /// who logged in, kept across sudo and su; `unset` outside a login session).
+    static func auditMetadata(queueID: String) -> Logger.Metadata {
         let environment = ProcessInfo.processInfo.environment
-        let user = environment["SUDO_USER"].map { "\($0) (via sudo)" } ?? environment["USER"] ?? "uid \(getuid())"
-        let sink = LogSink.open(.standardError(.logfmt), tag: "misdirect-milter").sink
-        var logger = Logger(label: "misdirect-milter") { LineLogHandler(label: $0, sink: sink) }
-        logger.logLevel = .info
-        logger.notice(what, metadata: ["mail.queue_id": "\(queueID)", "operator": "\(user)"])
+        let claimed = environment["SUDO_USER"].map { "\($0) (via sudo)" } ?? environment["USER"] ?? "unknown"
+        let uid = getuid()
+        var metadata: Logger.Metadata = [
+            "mail.queue_id": "\(queueID)", "operator": "\(claimed)",
+            "operator.uid": "\(uid)", "operator.login_uid": "\(loginUID())",
+        ]
+        if let entry = getpwuid(uid) { metadata["operator.user"] = "\(String(cString: entry.pointee.pw_name))" }
+        return metadata
+    }
+
+    /// `/proc/self/loginuid`, or `unset` (4294967295) / `unknown`.
+    static func loginUID() -> String {
+        guard let text = try? String(contentsOfFile: "/proc/self/loginuid", encoding: .utf8) else { return "unknown" }
+        let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return value == "4294967295" ? "unset" : value
     }
 }

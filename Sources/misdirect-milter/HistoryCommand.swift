@@ -75,8 +75,7 @@ struct HistoryImport: ParsableCommand {
         for path in paths {
             let (fileYear, fileMonth) = Self.modificationDate(path)
             do {
-                let file = try FileSource(path: path)
-                var source: any ByteSource = GzipSource.isGzip(file.peek(2)) ? try GzipSource(file: file) : file
+                var source: any ByteSource = try FileSource.openContent(path).content
                 var parser = PostfixLogParser(deliveredOnly: true)
                 let add = { (message: ReplayedMessage) in
                     guard let sender = message.sender, case .address(let from) = EmailAddress.parsePath(sender.utf8), !from.isAddressLiteral else { return }

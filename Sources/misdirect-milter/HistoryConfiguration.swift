@@ -40,8 +40,11 @@ struct HistoryConfiguration: Sendable, Equatable {
     /// `history.established`: `{messages: 3, days: 2}`.
     var threshold = EstablishedThreshold()
     /// `history.typo_ratio`: a learned look-alike is a frequent typo, not a partner, when the
-    /// domain it looks like gets this many times its messages (100; 0 turns it off).
+    /// domain it looks like gets this many times its messages (100; 0 turns it off; at most
+    /// ``maximumTypoRatio``).
     var typoRatio = 100
+    /// The largest `history.typo_ratio` accepted: larger ones mean "never" anyway.
+    static let maximumTypoRatio = 1_000_000
     /// `history.retention_days`, `history.refresh_interval`, `history.flush_interval`,
     /// `history.timeout`.
     var service = HistoryService.Settings()

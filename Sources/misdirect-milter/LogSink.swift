@@ -39,23 +39,36 @@ final class LogSink: Sendable {
         }
     }
 
+    /// Log lines lost since the process started: a full syslog socket (`EAGAIN`), a syslog
+    /// daemon that cannot be reached, or standard error failing. Exported as
+    /// `misdirect_log_lines_dropped_total`.
+    static var droppedLines: Int { dropped.load(ordering: .relaxed) }
+    private static let dropped = Atomic<Int>(0)
+
+    static func countDroppedLine() {
+        dropped.add(1, ordering: .relaxed)
+    }
+
     func write(level: Logger.Level, line: String) {
         if let syslog {
             syslog.send(severity: SyslogConnection.severity(level), message: line)
-        } else {
-            Self.writeStandardError(line + "\n")
+        } else if !Self.writeStandardError(line + "\n") {
+            Self.countDroppedLine()
         }
     }
 
-    static func writeStandardError(_ line: String) {
+    /// Writes all of `line` to standard error; false if it could not.
+    @discardableResult
+    static func writeStandardError(_ line: String) -> Bool {
         var bytes = Array(line.utf8)
-        bytes.withUnsafeMutableBytes { buffer in
+        return bytes.withUnsafeMutableBytes { buffer in
             var offset = 0
             while offset < buffer.count {
                 let written = Foundation.write(2, buffer.baseAddress! + offset, buffer.count - offset)
-                if written <= 0 { if errno == EINTR { continue }; return }
+                if written <= 0 { if errno == EINTR { continue }; return false }
                 offset += written
             }
+            return true
         }
     }
 }
@@ -126,19 +139,26 @@ final class SyslogConnection: Sendable {
     }
 
     /// Sends one message; reconnects once if the daemon was restarted. Never blocks for long:
-    /// a full socket buffer drops the message rather than stalling mail.
-    func send(severity: Int32, message: String) {
+    /// a full socket buffer drops the message rather than stalling mail, and every message
+    /// dropped is counted (``LogSink/droppedLines``).
+    /// - Returns: whether the message was sent.
+    @discardableResult
+    func send(severity: Int32, message: String) -> Bool {
         let datagram = Array("<\(facility.code * 8 + severity)>\(Self.timestamp()) \(tag)[\(getpid())]: \(message)".utf8)
-        descriptor.withLock { fd in
+        let sent = descriptor.withLock { fd -> Bool in
             for attempt in 0..<2 {
                 if fd < 0 { fd = (try? Self.connect(path)) ?? -1 }
-                guard fd >= 0 else { return }
+                guard fd >= 0 else { return false }
                 let sent = datagram.withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
-                if sent >= 0 || errno == EAGAIN || attempt == 1 { return }
+                if sent >= 0 { return true }
+                if errno == EAGAIN || attempt == 1 { return false }
                 close(fd)
                 fd = -1
             }
+            return false
         }
+        if !sent { LogSink.countDroppedLine() }
+        return sent
     }
 
     private static func connect(_ path: String) throws -> Int32 {

@@ -2,6 +2,7 @@ import CoreMetrics
 import Milter
 import MisdirectionRisk
 import Prometheus
+import Synchronization
 
 /// The metrics the milter reports through swift-metrics; `serve` exports them in Prometheus'
 /// text format when `metrics_listen` is set (``MetricsServer``). Before the metrics system is
@@ -18,6 +19,7 @@ import Prometheus
 /// | `misdirect_connections_open` | | MTA connections in flight |
 /// | `misdirect_config_reloads_total` | `result` | reloads: `success` or `failure` |
 /// | `misdirect_config_generation` | | the configuration in use: 1 at start, one more per successful reload |
+/// | `misdirect_log_lines_dropped_total` | | log lines lost: syslog socket full (`EAGAIN`) or unreachable, standard error failing |
 enum MilterMetrics {
     static let stageBuckets: [Duration] = [
         .microseconds(10), .microseconds(25), .microseconds(50), .microseconds(100), .microseconds(250),
@@ -77,65 +79,42 @@ enum MilterMetrics {
         for result in ["success", "failure"] {
             Counter(label: "misdirect_config_reloads_total", dimensions: [("result", result)]).increment(by: 0)
         }
+        publishDroppedLogLines()
         return registry
+    }
+
+    /// The dropped lines already added to `misdirect_log_lines_dropped_total`.
+    private static let exportedDroppedLines = Mutex<Int>(0)
+
+    /// Brings `misdirect_log_lines_dropped_total` up to ``LogSink/droppedLines``: the count is
+    /// kept by the log sink (lines are lost before metrics exist too) and added at scrape time.
+    static func publishDroppedLogLines() {
+        let new = exportedDroppedLines.withLock { exported -> Int in
+            let total = LogSink.droppedLines
+            defer { exported = total }
+            return total - exported
+        }
+        Counter(label: "misdirect_log_lines_dropped_total").increment(by: new)
     }
 
     /// The text exposition, with the gauges read at scrape time brought up to date.
     static func exposition(_ registry: PrometheusCollectorRegistry, history: HistoryRuntime? = nil) -> [UInt8] {
         Gauge(label: "misdirect_connections_open").record(MilterServer.liveSessions)
+        publishDroppedLogLines()
         if let history { publishHistory(history) }
         return registry.emitToBuffer()
     }
 }
 
-/// A session decorator that times each stage into `misdirect_stage_duration_seconds`.
-final class TimedSession: MilterSession {
-    private let inner: any MilterSession
-    private static let timers: [String: Timer] = Dictionary(uniqueKeysWithValues: [
-        "envelope_sender", "envelope_recipient", "header", "end_of_message",
-    ].map { ($0, MilterMetrics.stageTimer($0)) })
+/// Times every session callback into `misdirect_stage_duration_seconds`, labelled with the
+/// stage's name (``MilterStage``): the server calls it around each callback, body included.
+struct StageTimings: MilterStageObserver {
+    private static let timers: [MilterStage: Timer] = Dictionary(uniqueKeysWithValues: MilterStage.allCases.map {
+        ($0, MilterMetrics.stageTimer($0.rawValue))
+    })
 
-    init(_ inner: any MilterSession) {
-        self.inner = inner
+    func stage(_ stage: MilterStage, took duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        Self.timers[stage]?.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
-
-    private func timed<T>(_ stage: String, _ body: () -> T) -> T {
-        let start = ContinuousClock.now
-        defer {
-            let elapsed = ContinuousClock.now - start
-            Self.timers[stage]?.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
-        }
-        return body()
-    }
-
-    func connect(hostname: String, address: PeerAddress?, context: MilterContext) -> MilterResponse {
-        inner.connect(hostname: hostname, address: address, context: context)
-    }
-
-    func helo(_ name: String, context: MilterContext) -> MilterResponse {
-        inner.helo(name, context: context)
-    }
-
-    func endOfHeaders(context: MilterContext) -> MilterResponse {
-        inner.endOfHeaders(context: context)
-    }
-
-    func envelopeSender(_ arguments: [[UInt8]], context: MilterContext) -> MilterResponse {
-        timed("envelope_sender") { inner.envelopeSender(arguments, context: context) }
-    }
-
-    func envelopeRecipient(_ arguments: [[UInt8]], context: MilterContext) -> MilterResponse {
-        timed("envelope_recipient") { inner.envelopeRecipient(arguments, context: context) }
-    }
-
-    func header(name: [UInt8], value: [UInt8], context: MilterContext) -> MilterResponse {
-        timed("header") { inner.header(name: name, value: value, context: context) }
-    }
-
-    func endOfMessage(context: MilterContext) -> MilterResponse {
-        timed("end_of_message") { inner.endOfMessage(context: context) }
-    }
-
-    func abort(context: MilterContext) { inner.abort(context: context) }
-    func close() { inner.close() }
 }

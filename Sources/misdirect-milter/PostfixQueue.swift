@@ -26,7 +26,10 @@ struct PostfixQueue {
     /// A Postfix configuration directory other than the default (`-c DIR`).
     let configDirectory: String?
 
-    /// Every message in the hold queue with an `X-Misdirection-Risk` header, oldest first.
+    /// Every message in the hold queue that the milter held: its `X-Misdirection-Risk` header
+    /// says `action=quarantine` (every message that passed the milter carries the header; one
+    /// held by something else is not ours to list or touch). Oldest first.
+    /// - Throws: ``Failure`` when a Postfix tool fails, rather than reporting no message.
     func heldMessages() throws -> [HeldMessage] {
         let output = try run("postqueue", ["-j"])
         var held: [HeldMessage] = []
@@ -36,6 +39,7 @@ struct PostfixQueue {
                   let risk = try riskHeader(of: queueID)
             else { continue }
             let items = RiskHeader.parse(risk) ?? []
+            guard items.contains(where: { $0.key == "action" && $0.value == "quarantine" }) else { continue }
             held.append(HeldMessage(
                 queueID: queueID,
                 arrival: Date(timeIntervalSince1970: (entry["arrival_time"] as? Double) ?? 0),
@@ -69,13 +73,19 @@ struct PostfixQueue {
             throw Failure(description: "\"\(queueID)\" is not a Postfix queue id")
         }
         guard try heldMessages().contains(where: { $0.queueID == queueID }) else {
-            throw Failure(description: "no message \(queueID) in the hold queue carries an X-Misdirection-Risk header (see: misdirect-milter held)")
+            throw Failure(description: "no message \(queueID) in the hold queue was held by misdirect-milter (X-Misdirection-Risk with action=quarantine; see: misdirect-milter held)")
         }
     }
 
-    /// The value of the message's X-Misdirection-Risk header, unfolded, or nil.
+    /// The value of the message's X-Misdirection-Risk header, unfolded, or nil (also when the
+    /// message left the queue since it was listed).
     private func riskHeader(of queueID: String) throws -> String? {
-        guard let headers = try? run("postcat", ["-h", "-q", queueID]) else { return nil }
+        let headers: String
+        do {
+            headers = try run("postcat", ["-h", "-q", queueID])
+        } catch let failure as Failure where failure.description.contains("No such file or directory") {
+            return nil
+        }
         var value: String?
         var collecting = false
         for line in headers.split(separator: "\n", omittingEmptySubsequences: false) {

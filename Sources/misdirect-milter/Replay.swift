@@ -11,7 +11,9 @@ struct Replay: ParsableCommand {
             Reads Postfix mail logs (plain or gzip-rotated: mail.log, mail.log.2.gz; the to=<…> \
             lines of the delivery agents, grouped by queue id) and stored messages (.eml files, \
             mbox files, Maildir folders: recipients from To, Cc and Bcc). Each file's kind is \
-            recognised from its content; --format forces one. Nothing is sent or changed. Memory \
+            recognised from its content; --format forces one; - reads standard input (a pipe from \
+            journalctl or zcat). Input with no message in it fails with exit status 65. Nothing is \
+            sent or changed. Memory \
             stays bounded whatever the size of the input. A progress bar is drawn on standard \
             error when it is a terminal.
             """
@@ -32,7 +34,7 @@ struct Replay: ParsableCommand {
     @Option(help: "How many suspicious domains to list.")
     var top = 20
 
-    @Argument(help: ArgumentHelp("Log files, message files, mbox files, Maildir folders or folders of .eml files.", valueName: "path"))
+    @Argument(help: ArgumentHelp("Log files, message files, mbox files, Maildir folders or folders of .eml files; - for standard input.", valueName: "path"))
     var paths: [String]
 
     func validate() throws {
@@ -59,25 +61,25 @@ struct Replay: ParsableCommand {
         progress.finish()
         if report.sources.allSatisfy({ $0.format == "unreadable" }) { throw ExitCode(66) }  // EX_NOINPUT
         print(json ? report.json(top: top) : report.text(top: top), terminator: json ? "\n" : "")
+        guard report.messages > 0 else {
+            printError("""
+                misdirect-milter: replay found no messages in \(paths.joined(separator: " ")): expected Postfix mail \
+                logs (to=<…> lines), messages, mbox files or Maildir folders
+                """)
+            throw ExitCode(65)  // EX_DATAERR
+        }
     }
 
     private func read(_ path: String, into report: inout ReplayReport, engine: Engine, progress: Progress) throws {
-        let file = try FileSource(path: path)
-        let compressed = GzipSource.isGzip(file.peek(2))
-        var firstLine: [UInt8] = []
-        if format == .auto {
-            // Sniff the kind from the first line of the (inflated) content.
-            let probeFile = try FileSource(path: path)
-            var probe: any ByteSource = compressed ? try GzipSource(file: probeFile) : probeFile
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            let count = (try? buffer.withUnsafeMutableBytes { try probe.read(into: $0) }) ?? 0
-            firstLine = Array(buffer.prefix(count).prefix { $0 != 0x0A })
-        }
+        // The kind comes from the first line of the (inflated) content; the bytes looked at are
+        // read again, so a pipe (`-`, /dev/stdin) loses nothing.
+        let (content, compressed) = try FileSource.openContent(path)
+        let firstLine = format == .auto ? Array(content.peek(4096).prefix { $0 != 0x0A }) : []
         let kind = format == .auto ? Self.sniff(firstLine, path: path) : format
         let bytes = Self.fileSize(path)
         var entry = ReplayReport.Source(path: path, format: kind.rawValue + (compressed ? ", gzip" : ""), bytes: bytes)
         let messagesBefore = report.messages
-        var source: any ByteSource = compressed ? try GzipSource(file: file) : file
+        var source: any ByteSource = content
         var lines = 0
         var collected = report
         defer { report = collected }
@@ -88,7 +90,7 @@ struct Replay: ParsableCommand {
                 try LineReader.forEachLine(in: &source) { line in
                     parser.consume(line) { collected.add($0, engine: engine) }
                     lines += 1
-                    if lines & 0x3FFF == 0 { progress.update(doneBytes: file.fileBytesRead, messages: collected.messages) }
+                    if lines & 0x3FFF == 0 { progress.update(doneBytes: content.fileBytesRead, messages: collected.messages) }
                     return true
                 }
                 parser.finish { collected.add($0, engine: engine) }
@@ -97,7 +99,7 @@ struct Replay: ParsableCommand {
                 try LineReader.forEachLine(in: &source) { line in
                     parser.consume(line) { collected.add($0, engine: engine) }
                     lines += 1
-                    if lines & 0x3FFF == 0 { progress.update(doneBytes: file.fileBytesRead, messages: collected.messages) }
+                    if lines & 0x3FFF == 0 { progress.update(doneBytes: content.fileBytesRead, messages: collected.messages) }
                     return parser.wantsMoreLines
                 }
                 parser.finish { collected.add($0, engine: engine) }
@@ -107,6 +109,7 @@ struct Replay: ParsableCommand {
             printError("misdirect-milter: \(error)")
         }
         progress.completeFile(bytes)
+        if entry.bytes == 0 { entry.bytes = content.fileBytesRead }  // a pipe has no size until read
         entry.messages = collected.messages - messagesBefore
         collected.sources.append(entry)
     }

@@ -9,7 +9,7 @@ struct ReplayReport {
     struct Source: Encodable {
         let path: String
         let format: String
-        let bytes: Int
+        var bytes: Int
         var messages = 0
         var error: String?
     }

@@ -7,17 +7,19 @@ import Synchronization
 /// A notice that cannot be delivered after a few tries is logged and dropped: the held message
 /// itself stays in the hold queue, so nothing is lost, only the reviewer's copy.
 final class ReviewNotifier: Sendable {
-    /// Notices waiting beyond this are dropped with an error (a stuck relay must not grow memory).
-    static let maximumQueued = 200
     static let attempts = 3
 
-    private let queue = Mutex<[ReviewNotice]>([])
+    /// Notices beyond its bounds (count and bytes) are dropped with an error: a stuck relay
+    /// must not grow memory.
+    private let queue: Mutex<ReviewQueue>
     private let wakeup = DispatchSemaphore(value: 0)
     private let logger: Logger
     private let hostname: String
 
-    init(logger: Logger) {
+    /// - Parameter maximumBytes: the most bytes of notices kept at once (`review.queue_size`).
+    init(logger: Logger, maximumBytes: Int) {
         self.logger = logger
+        queue = Mutex(ReviewQueue(maximumBytes: maximumBytes))
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, name.count - 1)
         hostname = name.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
@@ -28,23 +30,23 @@ final class ReviewNotifier: Sendable {
 
     /// Queues a notice; returns at once.
     func submit(_ notice: ReviewNotice) {
-        let accepted = queue.withLock { pending -> Bool in
-            guard pending.count < Self.maximumQueued else { return false }
-            pending.append(notice)
-            return true
-        }
+        let (accepted, waiting, bytes) = queue.withLock { queue in (queue.enqueue(notice), queue.waiting.count, queue.bytes) }
         if accepted {
             wakeup.signal()
         } else {
-            logger.error("review notice dropped: too many waiting", metadata: ["mail.queue_id": "\(notice.queueID)"])
+            logger.error("review notice dropped: too many waiting; the message stays held", metadata: [
+                "mail.queue_id": "\(notice.queueID)", "review.waiting": "\(waiting)", "review.waiting_bytes": "\(bytes)",
+                "review.notice_bytes": "\(notice.size)",
+            ])
         }
     }
 
     private func run() {
         while true {
             wakeup.wait()
-            guard let notice = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else { continue }
+            guard let notice = queue.withLock({ $0.next() }) else { continue }
             deliver(notice)
+            queue.withLock { $0.finished(notice) }
         }
     }
 

@@ -23,6 +23,11 @@ struct Serve: ParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
+        // First of all: a SIGHUP (a reload, logrotate) or SIGTERM during the set-up below would
+        // otherwise kill the process with the default action. Until the loop below reads them,
+        // they wait in the watcher's pipe.
+        let signals = SignalWatcher()
+        let systemd = SystemdNotifier()
         let engine = try options.loadEngine()
         let configuration = engine.configuration
         LineLogHandler.level.value = configuration.logLevel
@@ -58,13 +63,10 @@ struct Serve: ParsableCommand {
             unixSocketPermissions: UnixSocketPermissions(mode: configuration.socketMode, group: configuration.socketGroupID))
         // Held mail is copied to reviewers only if a review mailbox was configured at start:
         // the body stage is negotiated once, with the MTA.
-        let notifier = configuration.review.map { _ in ReviewNotifier(logger: logger) }
-        let timed = metricsServer != nil
-        let server = MilterServer(configuration: milterConfiguration) {
-            let session = MisdirectionSession(engine: store.current, logger: logger, notifier: notifier, history: history)
-            return timed ? TimedSession(session) : session
+        let notifier = configuration.review.map { ReviewNotifier(logger: logger, maximumBytes: $0.queueSize) }
+        let server = MilterServer(configuration: milterConfiguration, stageObserver: metricsServer.map { _ in StageTimings() }) {
+            MisdirectionSession(engine: store.current, logger: logger, notifier: notifier, history: history)
         }
-        let signals = SignalWatcher()
         do {
             try server.open()
         } catch {
@@ -103,17 +105,21 @@ struct Serve: ParsableCommand {
             signals.notifyLoopEnded()
         }
         loop.start()
+        systemd.ready(status: "serving on \(configuration.socket)")
 
         var stopping = false
         while true {
             switch signals.next() {
             case .reload:
+                systemd.reloading()
                 reload(store, logger: logger)
                 history?.rebuild()
+                systemd.ready(status: "serving on \(configuration.socket), configuration generation \(store.current.generation)")
             case .stop where !stopping:
                 // Stop accepting, let the connections in flight finish (libmilter serves them
                 // only while its loop runs), then end the loop.
                 stopping = true
+                systemd.stopping()
                 logger.notice("stopping", metadata: ["sessions.live": "\(MilterServer.liveSessions)"])
                 if MilterServer.stopAccepting() {
                     _ = MilterServer.waitForSessions(timeout: Self.shutdownGrace)
@@ -136,8 +142,9 @@ struct Serve: ParsableCommand {
     private func reload(_ store: EngineStore, logger: Logger) {
         let old = store.current
         do {
-            let new = try Engine.load(path: options.path, generation: old.generation + 1)
-            for change in Self.restartOnlyChanges(from: old.configuration, to: new.configuration) {
+            let (new, kept) = Self.keepingRestartOnlySettings(
+                of: old, in: try Engine.load(path: options.path, generation: old.generation + 1))
+            for change in kept {
                 logger.warning("\(change) changes need a restart; keeping the old setting", metadata: ["config.key": "\(change)"])
             }
             store.replace(with: new)
@@ -152,11 +159,22 @@ struct Serve: ParsableCommand {
         }
     }
 
+    /// The engine a reload installs: `new`, except for the settings only a restart applies,
+    /// which stay as in `old` (the review mailbox, relay and size: the body stage is negotiated
+    /// with the MTA and the notifier made once, at start). Also the keys whose change waits
+    /// for a restart, to log.
+    static func keepingRestartOnlySettings(of old: Engine, in new: Engine) -> (engine: Engine, kept: [String]) {
+        let kept = restartOnlyChanges(from: old.configuration, to: new.configuration)
+        var configuration = new.configuration
+        configuration.review = old.configuration.review
+        return (Engine(configuration: configuration, classifier: new.classifier, generation: new.generation), kept)
+    }
+
     /// The keys whose new value a reload cannot apply (they are used once, at start).
     static func restartOnlyChanges(from old: Configuration, to new: Configuration) -> [String] {
         var keys: [String] = []
         if old.socket != new.socket { keys.append("socket") }
-        if (old.review == nil) != (new.review == nil) { keys.append("review") }
+        if old.review != new.review { keys.append("review") }
         if old.socketMode != new.socketMode || old.socketGroupID != new.socketGroupID { keys.append("socket_mode/socket_group") }
         if old.logDestination != new.logDestination { keys.append("log_target") }
         if old.metricsListen != new.metricsListen { keys.append("metrics_listen") }

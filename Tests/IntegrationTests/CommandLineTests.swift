@@ -179,6 +179,37 @@ struct CommandLineTests {
         #expect(output.stderr.contains("cut.gz: the gzip data ends early"))
     }
 
+    @Test("replay reads a pipe through - and /dev/stdin like the file itself, plain or gzip, losing nothing to the format probe")
+    func replayPipe() throws {
+        let directory = FileManager.default.temporaryDirectory.path + "/replay-pipe-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // Bigger than the 4 KiB the format probe looks at.
+        try Command.run("sh", ["-c", "cd \(directory) && for i in 1 2 3 4; do cat '\(Self.fixtures)/mail.log'; done > big.log && gzip -c big.log > big.log.gz"])
+        func messages(_ command: String) throws -> Int? {
+            let output = try Command.run("sh", ["-c", command], workingDirectory: directory)
+            #expect(output.status == 0, "\(command): \(output.stderr)")
+            let report = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any]
+            return report?["messages"] as? Int
+        }
+        let replay = "'\(MilterProcess.binary)' replay --json --config '\(Self.config)'"
+        let fromFile = try #require(try messages("\(replay) big.log"))
+        #expect(fromFile > 4)
+        #expect(try messages("cat big.log | \(replay) -") == fromFile)
+        #expect(try messages("cat big.log | \(replay) /dev/stdin") == fromFile)
+        #expect(try messages("cat big.log.gz | \(replay) -") == fromFile)
+        #expect(try messages("cat '\(Self.fixtures)/mail.log' | \(replay) -") == 4, "a log smaller than the probe")
+    }
+
+    @Test("replay of input with nothing it understands exits 65 and says so")
+    func replayNothingUnderstood() throws {
+        for input in ["", "hello\nthis is not a mail log\n"] {
+            let output = try Command.run(MilterProcess.binary, ["replay", "--config", Self.config, "-"], input: input)
+            #expect(output.status == 65, "\(output.stdout)")
+            #expect(output.stderr.contains("misdirect-milter: replay found no messages in -: expected Postfix mail logs"), "\(output.stderr)")
+        }
+    }
+
     static let malformedShapes: [([UInt8], String)] = [
         (Array("mode: enforce\nmode: log-only\n".utf8), ":1: mode: key given more than once"),
         (Array("actions:\n\thigh: reject\n".utf8), ":2: actions: not valid YAML"),
@@ -187,6 +218,8 @@ struct CommandLineTests {
         (Array("socket: /\n".utf8), ":1: socket: \"/\": a unix socket needs an absolute path to a file"),
         (Array("protected: [mil, g\u{200B}ov]\n".utf8), ":1: protected: \"g\u{200B}ov\" is not a domain: invisible character U+200B"),
         (Array("mode: \"log\n\n  only\"\n".utf8), ":1: mode: unknown mode \"log\\nonly\""),
+        (Array("history:\n  typo_ratio: 9223372036854775807\n".utf8), ":2: history.typo_ratio: \"9223372036854775807\" is not a whole number from 0 to 1000000"),
+        (Array("sender_override: {header: Subject}\n".utf8), ":1: sender_override.header: \"Subject\" is a standard header"),
     ]
 
     @Test("serve exits 78 with file, line and key for every malformed shape of file", arguments: malformedShapes)

@@ -23,6 +23,7 @@ extension PostfixTests {
         #expect(samples.value("misdirect_connections_open", [:]) != nil)
         #expect(samples.value("misdirect_config_generation", [:]) == 1)
         #expect(samples.value("misdirect_config_reloads_total", ["result": "failure"]) == 0)
+        #expect(samples.value("misdirect_log_lines_dropped_total", [:]) == 0, "published from the start")
         #expect(text.contains("# TYPE misdirect_stage_duration_seconds histogram"))
         let notFound = try Command.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(env.metricsPort)/"])
         #expect(notFound.stdout == "404")

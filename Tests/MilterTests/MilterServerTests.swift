@@ -87,6 +87,31 @@ struct MilterServerTests {
         try connection.quit()
     }
 
+    @Test("the stage observer is told of every callback the session gets, the body included")
+    func stageObserver() throws {
+        _ = ProbeMilter.socketPath
+        #expect(MilterServer.waitForSessions(timeout: .seconds(5)))
+        let before = ProbeObserver.counts.withLock { $0 }
+        let connection = try ProbeMilter.connection()
+        _ = try connection.mail([Array("<a@example.org>".utf8)])
+        _ = try connection.rcpt([Array("<one@example.net>".utf8)])
+        _ = try connection.rcpt([Array("<two@example.net>".utf8)])
+        _ = try connection.header("Subject", Array("hello".utf8))
+        _ = try connection.body(Array(repeating: 0x41, count: 100))
+        _ = try connection.body(Array(repeating: 0x42, count: 100))
+        _ = try connection.endOfMessage()
+        try connection.quit()
+        #expect(MilterServer.waitForSessions(timeout: .seconds(5)))
+        let after = ProbeObserver.counts.withLock { $0 }
+        let seen = Dictionary(uniqueKeysWithValues: MilterStage.allCases.map { ($0, after[$0, default: 0] - before[$0, default: 0]) })
+        #expect(seen[.envelopeSender] == 1)
+        #expect(seen[.envelopeRecipient] == 2)
+        #expect(seen[.header] == 1)
+        #expect(seen[.body] == 2)
+        #expect(seen[.endOfMessage] == 1)
+        #expect(seen[.close] == 1)
+    }
+
     @Test("quarantines and adds a recipient at end of message, with the reason kept on one line")
     func quarantineAndAddRecipient() throws {
         let connection = try ProbeMilter.connection()

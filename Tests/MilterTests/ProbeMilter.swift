@@ -78,6 +78,16 @@ final class ProbeSession: MilterSession {
     func close() { Self.closed.add(1, ordering: .relaxed) }
 }
 
+/// Counts the callbacks the server reports, by stage.
+struct ProbeObserver: MilterStageObserver {
+    static let counts = Mutex<[MilterStage: Int]>([:])
+
+    func stage(_ stage: MilterStage, took duration: Duration) {
+        precondition(duration >= .zero)
+        Self.counts.withLock { $0[stage, default: 0] += 1 }
+    }
+}
+
 enum ProbeMilter {
     /// The socket path of the one probe milter of this process, started on first use.
     static let socketPath: String = {
@@ -90,7 +100,7 @@ enum ProbeMilter {
             macros: [.endOfMessage: ["i"]],
             // Short, so a test can pause an MTA for longer than the timeout.
             timeout: ProbeMilter.timeout)
-        let server = MilterServer(configuration: configuration) { ProbeSession() }
+        let server = MilterServer(configuration: configuration, stageObserver: ProbeObserver()) { ProbeSession() }
         try! server.open()
         Thread.detachNewThread { try? server.run() }
         return path

@@ -84,6 +84,12 @@ struct ConfigurationLoaderTests {
         ("user: no-such-user-here\n", "bad.yml:1: user: no user called \"no-such-user-here\""),
         ("sender_override: {headr: X-A}\n", "bad.yml:1: sender_override.headr: unknown key; did you mean \"header\"?"),
         ("sender_override: {header: X-Misdirection-Risk}\n", "bad.yml:1: sender_override.header: \"X-Misdirection-Risk\" is not a header name one can use here"),
+        ("sender_override: {header: To}\n", "bad.yml:1: sender_override.header: \"To\" is a standard header: it would be removed from every message"),
+        ("sender_override:\n  header: subject\n", "bad.yml:2: sender_override.header: \"subject\" is a standard header"),
+        ("sender_override: {header: Resent-To}\n", "bad.yml:1: sender_override.header: \"Resent-To\" is in the standard Resent-* family"),
+        ("sender_override: {header: Content-Type}\n", "bad.yml:1: sender_override.header: \"Content-Type\" is in the standard Content-* family"),
+        ("history:\n  typo_ratio: 9223372036854775807\n", "bad.yml:2: history.typo_ratio: \"9223372036854775807\" is not a whole number from 0 to 1000000"),
+        ("history:\n  typo_ratio: 1000001\n", "bad.yml:2: history.typo_ratio: \"1000001\" is not a whole number from 0 to 1000000"),
         ("rules:\n  homoglpyh: {action: reject}\n", "bad.yml:2: rules.homoglpyh: unknown rule; did you mean \"homoglyph\"?"),
         ("rules:\n  bitflip:\n    acton: tag\n", "bad.yml:3: rules.bitflip.acton: unknown key; did you mean \"action\"?"),
         ("rules:\n  bitflip: {action: block}\n", "bad.yml:2: rules.bitflip.action: unknown action \"block\"; expected one of accept, tag, quarantine, tempfail, reject"),
@@ -260,5 +266,21 @@ struct ConfigurationLoaderTests {
         #expect(Serve.restartOnlyChanges(from: old, to: thresholds).isEmpty)
         #expect(Serve.restartOnlyChanges(from: old, to: moved) == ["history"])
         #expect(Serve.restartOnlyChanges(from: old, to: Configuration()) == ["history"])
+    }
+
+    @Test("a reload keeps the review settings it says need a restart, and applies the rest")
+    func reviewKeptOnReload() throws {
+        let classifier = Classifier(protectedDomains: ["mil"], trustedDomains: [], suffixes: PublicSuffixList(rules: ["mil"]))
+        let before = try ConfigurationLoader.parse("review: {mailbox: old@example.org, max_size: 1000}\nactions: {high: tag}\n", file: "a.yml")
+        let after = try ConfigurationLoader.parse("review: {mailbox: new@example.org, relay: 127.0.0.1:2525}\nactions: {high: reject}\n", file: "b.yml")
+        let old = Engine(configuration: before, classifier: classifier, generation: 1)
+        let (engine, kept) = Serve.keepingRestartOnlySettings(of: old, in: Engine(configuration: after, classifier: classifier, generation: 2))
+        #expect(kept == ["review"])
+        #expect(engine.configuration.review == before.review, "the review mailbox of the start stays")
+        #expect(engine.configuration.actions[.high] == .reject, "the policy is reloaded")
+        #expect(engine.generation == 2)
+        let dropped = Serve.keepingRestartOnlySettings(of: old, in: Engine(configuration: Configuration(), classifier: classifier, generation: 2))
+        #expect(dropped.kept == ["review"])
+        #expect(dropped.engine.configuration.review == before.review)
     }
 }

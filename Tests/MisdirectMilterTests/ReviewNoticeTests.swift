@@ -27,4 +27,44 @@ struct ReviewNoticeTests {
         #expect(text.contains("\r\nX-Misdirection-Risk: high; score=0.95; action=quarantine; mode=enforce\r\nSubject: Plans\r\n\tfor Monday\r\nTo: j@army.ml\r\n\r\nline one\r\nline two\r\n.hidden dot\r\n"))
         #expect(text.hasSuffix("--\r\n"))
     }
+
+    /// A notice whose held message has `bodyBytes` of body.
+    func notice(bodyBytes: Int) -> ReviewNotice {
+        ReviewNotice(
+            queueID: "4ABC124", sender: notice.sender, reason: notice.reason, review: notice.review, riskHeader: notice.riskHeader,
+            headers: [], body: Array(repeating: 0x41, count: bodyBytes), truncated: false)
+    }
+
+    @Test("the review queue is bounded by bytes as well as by count, and frees the bytes of a notice once sent")
+    func queueBoundedByBytes() {
+        var queue = ReviewQueue(maximumBytes: 10_000)
+        func add(_ bytes: Int) -> Bool { queue.enqueue(notice(bodyBytes: bytes)) }
+        #expect(add(4_000))
+        #expect(add(4_000))
+        #expect(!add(4_000), "12,000 bytes would pass the bound")
+        #expect(add(2_000), "10,000 bytes fit")
+        #expect(queue.bytes == 10_000)
+        let first = queue.next()!
+        #expect(!add(1), "a notice being sent still counts")
+        queue.finished(first)
+        #expect(add(4_000))
+        var counted = ReviewQueue(maximumBytes: 1 << 30)
+        var accepted = 0
+        for _ in 0...ReviewQueue.maximumCount where counted.enqueue(notice(bodyBytes: 10)) { accepted += 1 }
+        #expect(accepted == ReviewQueue.maximumCount, "and by count")
+    }
+
+    @Test("review.queue_size defaults to 64 MiB, max_size is capped, and queue_size must hold one max_size")
+    func queueConfiguration() throws {
+        let review = try #require(try ConfigurationLoader.parse("review: {mailbox: r@example.org}\n", file: "r.yml").review)
+        #expect(review.queueSize == 64 << 20)
+        let set = try #require(try ConfigurationLoader.parse("review: {mailbox: r@example.org, max_size: 1000, queue_size: 5000}\n", file: "r.yml").review)
+        #expect(set.queueSize == 5000)
+        ConfigurationLoaderTests.expectError(
+            parsing: "review:\n  mailbox: r@example.org\n  max_size: 50000001\n", file: "r.yml",
+            startingWith: "r.yml:3: review.max_size: \"50000001\" is not a size in bytes from 0 to 50000000")
+        ConfigurationLoaderTests.expectError(
+            parsing: "review:\n  mailbox: r@example.org\n  queue_size: 1000\n", file: "r.yml",
+            startingWith: "r.yml:3: review.queue_size: 1000 is less than max_size (10240000)")
+    }
 }

@@ -83,6 +83,12 @@ struct HistorySnapshotTests {
         #expect(verdict("j@example.com", Self.history(["example.com": Self.facts(30, days: 20), "example.org": Self.facts(6_000, days: 300)], typoRatio: 0)).level == .none)
     }
 
+    @Test("a typo ratio too large to multiply means never a frequent typo, instead of a crash")
+    func hugeTypoRatio() {
+        let history = Self.history(["example.com": Self.facts(30, days: 20), "example.org": Self.facts(6_000, days: 300)], typoRatio: Int.max / 2)
+        #expect(verdict("j@example.com", history).level == .none, "example.com is an established correspondent")
+    }
+
     @Test("with established in log-only mode the drop is reported, not made")
     func logOnlyLowering() {
         let after = verdict("desk@example.com", Self.history(["example.com": Self.facts(14, days: 9)]), lowering: false)

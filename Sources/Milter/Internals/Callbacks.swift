@@ -7,6 +7,7 @@ internal import Glibc
 /// What ``MilterServer`` registered: read by every callback, set once per process.
 struct Registration: Sendable {
     let configuration: MilterConfiguration
+    let stageObserver: (any MilterStageObserver)?
     let makeSession: @Sendable () -> any MilterSession
 }
 
@@ -20,17 +21,29 @@ let liveSessionCount = Atomic<Int>(0)
 /// The per-connection object libmilter holds through `smfi_setpriv`.
 final class Connection {
     let session: any MilterSession
+    /// Told the duration of each callback, when the server has an observer.
+    let observer: (any MilterStageObserver)?
     /// The protocol steps agreed at negotiation: `SMFIP_SKIP` lets a body stage answer skip,
     /// each `SMFIP_NR_*` bit is a stage the MTA does not wait on.
     var steps: UInt = 0
 
-    init(session: any MilterSession) {
+    init(session: any MilterSession, observer: (any MilterStageObserver)?) {
         self.session = session
+        self.observer = observer
         liveSessionCount.add(1, ordering: .relaxed)
     }
 
     deinit {
         liveSessionCount.subtract(1, ordering: .relaxed)
+    }
+
+    /// Runs one callback of the session, timing it when there is an observer.
+    func observed<T>(_ stage: MilterStage, _ body: (any MilterSession) -> T) -> T {
+        guard let observer else { return body(session) }
+        let start = ContinuousClock.now
+        let result = body(session)
+        observer.stage(stage, took: ContinuousClock.now - start)
+        return result
     }
 }
 
@@ -45,48 +58,48 @@ enum Callbacks {
             Callbacks.negotiate(ctx, offeredActions, offeredProtocol, actions, steps, reserved2, reserved3)
         }
         desc.xxfi_connect = { ctx, hostname, address in
-            Callbacks.run(ctx, noReply: SMFIP_NR_CONN) { session, context in
+            Callbacks.run(ctx, .connect, noReply: SMFIP_NR_CONN) { session, context in
                 session.connect(
                     hostname: hostname.map { String(cString: $0) } ?? "",
                     address: Callbacks.peerAddress(address), context: context)
             }
         }
         desc.xxfi_helo = { ctx, name in
-            Callbacks.run(ctx, noReply: SMFIP_NR_HELO) { session, context in
+            Callbacks.run(ctx, .helo, noReply: SMFIP_NR_HELO) { session, context in
                 session.helo(name.map { String(cString: $0) } ?? "", context: context)
             }
         }
         desc.xxfi_envfrom = { ctx, argv in
-            Callbacks.run(ctx, noReply: SMFIP_NR_MAIL) { session, context in
+            Callbacks.run(ctx, .envelopeSender, noReply: SMFIP_NR_MAIL) { session, context in
                 session.envelopeSender(Callbacks.arguments(argv), context: context)
             }
         }
         desc.xxfi_envrcpt = { ctx, argv in
-            Callbacks.run(ctx, noReply: SMFIP_NR_RCPT) { session, context in
+            Callbacks.run(ctx, .envelopeRecipient, noReply: SMFIP_NR_RCPT) { session, context in
                 session.envelopeRecipient(Callbacks.arguments(argv), context: context)
             }
         }
         // Only asked for over TCP (see ``Negotiation``); no session needs it.
         desc.xxfi_data = { _ in Status.continue.rawValue }
         desc.xxfi_header = { ctx, name, value in
-            Callbacks.run(ctx, noReply: SMFIP_NR_HDR) { session, context in
+            Callbacks.run(ctx, .header, noReply: SMFIP_NR_HDR) { session, context in
                 session.header(name: Callbacks.bytes(name), value: Callbacks.bytes(value), context: context)
             }
         }
         desc.xxfi_eoh = { ctx in
-            Callbacks.run(ctx, noReply: SMFIP_NR_EOH) { session, context in session.endOfHeaders(context: context) }
+            Callbacks.run(ctx, .endOfHeaders, noReply: SMFIP_NR_EOH) { session, context in session.endOfHeaders(context: context) }
         }
         desc.xxfi_body = { ctx, chunk, length in
-            Callbacks.run(ctx, noReply: SMFIP_NR_BODY) { session, context in
+            Callbacks.run(ctx, .body, noReply: SMFIP_NR_BODY) { session, context in
                 session.body(chunk.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? [], context: context)
             }
         }
         desc.xxfi_eom = { ctx in
-            Callbacks.run(ctx) { session, context in session.endOfMessage(context: context) }
+            Callbacks.run(ctx, .endOfMessage) { session, context in session.endOfMessage(context: context) }
         }
         desc.xxfi_abort = { ctx in
             guard let ctx, let connection = Callbacks.existingConnection(ctx) else { return Status.continue.rawValue }
-            connection.session.abort(context: MilterContext(ctx))
+            connection.observed(.abort) { $0.abort(context: MilterContext(ctx)) }
             return Status.continue.rawValue
         }
         desc.xxfi_close = { ctx in
@@ -130,8 +143,8 @@ enum Callbacks {
     /// negotiation).
     static func connection(_ ctx: OpaquePointer) -> Connection? {
         if let existing = existingConnection(ctx) { return existing }
-        guard let make = registration.withLock({ $0?.makeSession }) else { return nil }
-        let connection = Connection(session: make())
+        guard let (make, observer) = registration.withLock({ $0.map { ($0.makeSession, $0.stageObserver) } }) else { return nil }
+        let connection = Connection(session: make(), observer: observer)
         LibMilter.setPrivateData(ctx, Unmanaged.passRetained(connection).toOpaque())
         return connection
     }
@@ -145,19 +158,19 @@ enum Callbacks {
         guard let ctx, let raw = LibMilter.privateData(ctx) else { return }
         LibMilter.setPrivateData(ctx, nil)
         let connection = Unmanaged<Connection>.fromOpaque(raw).takeRetainedValue()
-        connection.session.close()
+        connection.observed(.close) { $0.close() }
     }
 
     /// Runs a stage of the session of `ctx` and turns its response into libmilter's answer:
     /// none at all when the MTA agreed not to wait for one (`noReply`, an `SMFIP_NR_*` bit).
     static func run(
-        _ ctx: OpaquePointer?, noReply: Int = 0,
+        _ ctx: OpaquePointer?, _ name: MilterStage, noReply: Int = 0,
         _ stage: (any MilterSession, MilterContext) -> MilterResponse
     ) -> sfsistat {
         guard let ctx else { return Status.tempfail.rawValue }
         guard let connection = connection(ctx) else { return Status.tempfail.rawValue }
         let context = MilterContext(ctx)
-        let response = stage(connection.session, context)
+        let response = connection.observed(name) { stage($0, context) }
         if connection.steps & UInt(noReply) != 0 {
             assert(response == .continue, "a stage negotiated without reply answered \(response)")
             return Status.noReply.rawValue

@@ -84,13 +84,14 @@ enum Command {
         throw Failure(description: "\(name) is not installed; the integration tests need it (bash .ci/run installs everything)")
     }
 
-    /// Polls `condition` every 50 ms until it holds or `timeout` passes.
-    static func waitUntil(timeout: Duration, _ condition: () throws -> Bool) rethrows -> Bool {
+    /// Polls `condition` every `interval` (50 ms) until it holds or `timeout` passes.
+    static func waitUntil(timeout: Duration, interval: Duration = .milliseconds(50), _ condition: () throws -> Bool) rethrows -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
+        let pause = useconds_t(interval.components.seconds * 1_000_000 + interval.components.attoseconds / 1_000_000_000_000)
         while clock.now < deadline {
             if try condition() { return true }
-            usleep(50_000)
+            usleep(pause)
         }
         return try condition()
     }

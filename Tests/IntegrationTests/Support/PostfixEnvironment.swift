@@ -17,7 +17,9 @@ final class PostfixEnvironment: Sendable {
         /// The enforce policy in log-only mode, running as `nobody` once its socket is bound.
         case logOnly = "log-only"
         /// Enforce; medium → tag, high → quarantine, with a review mailbox whose notices go back
-        /// through this profile's own smtpd.
+        /// through this profile's own smtpd. Serves metrics (on ``PostfixEnvironment/quarantineMetricsPort``),
+        /// so the held-mail tests also cover the stage timing around the body. Logs to standard
+        /// error; its `syslog_socket` is the environment's, where `held --config` audits.
         case quarantine
         /// Starts with high → tag; the reload tests rewrite its file and signal it. JSON logs.
         case reload
@@ -66,6 +68,8 @@ final class PostfixEnvironment: Sendable {
     let ports: [Profile: UInt16]
     /// Where the enforce profile serves Prometheus metrics.
     let metricsPort: UInt16
+    /// Where the quarantine profile serves Prometheus metrics.
+    let quarantineMetricsPort: UInt16
 
     static let protectedDomains = "socket_group: postfix\nprotected: [mil, gov, gov.uk, example.org]\n"
     /// The protected list of the look-alike classes of issue 12 (`check` and the look-alikes
@@ -81,7 +85,10 @@ final class PostfixEnvironment: Sendable {
     /// The database the PostgreSQL history profiles share.
     static let historyDatabase = "misdirect"
 
-    static func configuration(for profile: Profile, root: String, ports: [Profile: UInt16], metricsPort: UInt16, syslogPath: String, postgresPort: UInt16?) -> String? {
+    static func configuration(
+        for profile: Profile, root: String, ports: [Profile: UInt16], metricsPort: UInt16, quarantineMetricsPort: UInt16,
+        syslogPath: String, postgresPort: UInt16?
+    ) -> String? {
         let base = Self.protectedDomains
         switch profile {
         case .packaged: return nil
@@ -95,6 +102,8 @@ final class PostfixEnvironment: Sendable {
             return base + """
                 log_target: stderr
                 actions: {medium: tag, high: quarantine}
+                metrics_listen: 127.0.0.1:\(quarantineMetricsPort)
+                syslog_socket: \(syslogPath)
                 review:
                   mailbox: \(reviewMailbox)
                   relay: 127.0.0.1:\(ports[.quarantine]!)
@@ -175,6 +184,7 @@ final class PostfixEnvironment: Sendable {
         for profile in profiles { ports[profile] = try Loopback.freePort() }
         self.ports = ports
         metricsPort = try Loopback.freePort()
+        quarantineMetricsPort = try Loopback.freePort()
         syslog = try SyslogReceiver(path: root + "/syslog.sock")
         postgres = profiles.contains(.historyA) ? try PrivatePostgres() : nil
         var milters: [Profile: MilterProcess] = [:]
@@ -182,7 +192,7 @@ final class PostfixEnvironment: Sendable {
             milters[profile] = try MilterProcess(
                 name: profile.rawValue, root: root, socket: "unix:\(root)/\(profile.rawValue).sock",
                 configuration: Self.configuration(
-                    for: profile, root: root, ports: ports, metricsPort: metricsPort, syslogPath: syslog.path, postgresPort: postgres?.port))
+                    for: profile, root: root, ports: ports, metricsPort: metricsPort, quarantineMetricsPort: quarantineMetricsPort, syslogPath: syslog.path, postgresPort: postgres?.port))
         }
         if profiles.contains(.packaged) { milters[.packaged] = try Self.packagedMilter(root: root) }
         self.milters = milters
@@ -194,8 +204,10 @@ final class PostfixEnvironment: Sendable {
                     port: ports[profile]!, milter: milters[profile]!.postfixSocket,
                     maxProcesses: profile.listenerOptions.maxProcesses, options: profile.listenerOptions.options)
             },
-            // Room for the fault tests' 200 concurrent sessions and their cleanup processes.
-            extraMainCF: "default_process_limit = 250")
+            // Room for the fault tests' 200 concurrent sessions and their cleanup processes; a
+            // way to hold a message without the milter (HoldTests).
+            extraMainCF: "default_process_limit = 250\nheader_checks = regexp:\(root)/header_checks")
+        try "/^X-Test-Hold: yes$/ HOLD held by a header check\n".write(toFile: "\(root)/header_checks", atomically: true, encoding: .utf8)
     }
 
     func start() throws {
@@ -231,8 +243,8 @@ final class PostfixEnvironment: Sendable {
     }
 
     /// Runs `misdirect-milter held …` against this instance.
-    func held(_ arguments: [String]) throws -> Command.Output {
-        try Command.run(MilterProcess.binary, ["held"] + arguments + ["--postfix-config", postfix.configDirectory])
+    func held(_ arguments: [String], environment: [String: String]? = nil) throws -> Command.Output {
+        try Command.run(MilterProcess.binary, ["held"] + arguments + ["--postfix-config", postfix.configDirectory], environment: environment)
     }
 
     /// A log file of the environment (`log/NAME`).

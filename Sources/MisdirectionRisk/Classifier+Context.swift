@@ -56,7 +56,7 @@ extension Classifier {
     }
 
     private static func raise(_ verdict: RecipientVerdict, rule: Rule, cause: String) -> RecipientVerdict {
-        guard verdict.level > .none else { return verdict }
+        guard verdict.level > .none, !verdict.isReportOnly else { return verdict }
         let raised = raisedScore(verdict.score)
         return verdict.adding([Reason(rule: rule, score: raised, explanation: "\(cause): one level higher")])
     }
@@ -90,6 +90,7 @@ extension Classifier {
         guard let address = verdict.address, !address.isAddressLiteral else { return ([], nil) }
         let own = address.domain
         let all = references.senders.union(references.counts.keys).filter { $0 != own }
+        if verdict.isReportOnly { return ([], nil) }
         if verdict.level > .none, let suspected = verdict.suspectedDomain {
             let wanted = suffixes.registrableDomain(of: suspected) ?? suspected
             guard let real = all.sorted().first(where: { (suffixes.registrableDomain(of: $0) ?? $0) == wanted }) else { return ([], nil) }

@@ -107,7 +107,7 @@ public final class HistorySnapshot: Sendable {
                 }
                 return lowered(verdict, own: own, lowering: lowering)
             }
-            guard let meant, meant.isEstablished else { return verdict }
+            guard let meant, meant.isEstablished, !verdict.isReportOnly else { return verdict }
             let reason = Reason(
                 rule: .firstContact, score: Classifier.raisedScore(verdict.score),
                 explanation: "\(Self.contact(domain, own)), while \(meant.domain) is an established correspondent (\(meant.facts.summary)): one level higher")

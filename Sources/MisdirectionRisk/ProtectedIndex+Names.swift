@@ -78,34 +78,50 @@ struct NameTables: Sendable {
     /// Where the name label of a specific protected entry lies in its domain's bytes.
     static func nameRange(of entry: ProtectedIndex.Entry) -> Range<Int>? {
         guard !entry.isTrusted, !entry.isWholeSuffix, entry.suffixStart > 1 else { return nil }
-        let bytes = Array(entry.domain.utf8)
-        let end = entry.suffixStart - 1
+        var domain = entry.domain
+        return domain.withUTF8 { nameRange(in: $0, suffixStart: entry.suffixStart) }
+    }
+
+    private static func nameRange(in bytes: UnsafeBufferPointer<UInt8>, suffixStart: Int) -> Range<Int> {
+        let end = suffixStart - 1
         var start = end
         while start > 0, bytes[start - 1] != UInt8(ascii: ".") { start -= 1 }
         return start..<end
     }
 
+    /// A string to store: its hash (as ``RangeHasher`` hashes), length and entry.
+    private typealias Item = (hash: UInt64, length: Int, entry: Int)
+
     init(entries: [ProtectedIndex.Entry]) {
-        var named: [(bytes: [UInt8], entry: Int)] = []
-        var visual: [(bytes: [UInt8], entry: Int)] = []
-        var registrable: [(bytes: [UInt8], entry: Int)] = []
-        var tails: [(bytes: [UInt8], entry: Int)] = []
+        var named: [Item] = [], visual: [Item] = [], registrable: [Item] = [], tails: [Item] = []
         var lengths = ProtectedIndex.LengthFilter()
         var suffixSizes: UInt64 = 0
-        for (index, entry) in entries.enumerated() {
-            guard let range = Self.nameRange(of: entry) else { continue }
-            let bytes = Array(entry.domain.utf8)
-            guard bytes.allSatisfy({ $0 < 0x80 }), bytes.count <= RangeHasher.maximumLength else { continue }
-            if range.count >= Self.minimumNameLength { named.append((Array(bytes[range]), index)) }
-            if range.count >= Self.minimumJoinedNameLength {
-                registrable.append((Array(bytes[range.lowerBound...]), index))
-                tails.append((Array(bytes[(range.upperBound - Self.minimumJoinedNameLength)...]), index))
-                suffixSizes |= 1 << UInt64(min(63, entry.suffixLabelCount))
-            }
-            if range.count >= Self.minimumVisualNameLength {
-                let form = Self.visualForm(bytes)
-                lengths.insert(labels: entry.domain.utf8.reduce(1) { $0 + ($1 == UInt8(ascii: ".") ? 1 : 0) }, lengths: form.count...form.count)
-                visual.append((form, index))
+        for (index, entry) in entries.enumerated() where !entry.isTrusted && !entry.isWholeSuffix && entry.suffixStart > 1 {
+            var domain = entry.domain
+            domain.withUTF8 { bytes in
+                let n = bytes.count
+                guard n <= RangeHasher.maximumLength, bytes.allSatisfy({ $0 < 0x80 }) else { return }
+                let range = Self.nameRange(in: bytes, suffixStart: entry.suffixStart)
+                RangeHasher.with(bytes) { hasher in
+                    if range.count >= Self.minimumNameLength {
+                        named.append((hasher.range(range.lowerBound, range.upperBound), range.count, index))
+                    }
+                    if range.count >= Self.minimumJoinedNameLength {
+                        registrable.append((hasher.range(range.lowerBound, n), n - range.lowerBound, index))
+                        let tail = range.upperBound - Self.minimumJoinedNameLength
+                        tails.append((hasher.range(tail, n), n - tail, index))
+                        suffixSizes |= 1 << UInt64(min(63, entry.suffixLabelCount))
+                    }
+                }
+                if range.count >= Self.minimumVisualNameLength {
+                    var hash: UInt64 = 0, labels = 1
+                    for byte in bytes {
+                        hash = hash &* RangeHasher.base &+ UInt64(Self.visualClass[Int(byte)]) &+ 1
+                        if byte == UInt8(ascii: ".") { labels += 1 }
+                    }
+                    lengths.insert(labels: labels, lengths: n...n)
+                    visual.append((hash, n, index))
+                }
             }
         }
         names = Self.table(named, space: Self.namesSpace)
@@ -116,13 +132,9 @@ struct NameTables: Sendable {
         visualLengths = lengths
     }
 
-    private static func table(_ items: [(bytes: [UInt8], entry: Int)], space: UInt64) -> NeighbourhoodTable {
+    private static func table(_ items: [Item], space: UInt64) -> NeighbourhoodTable {
         var builder = NeighbourhoodTable.Builder(count: items.count, space: space)
-        for item in items {
-            item.bytes.withUnsafeBufferPointer { bytes in
-                RangeHasher.with(bytes) { hasher in builder.insert(hasher.range(0, bytes.count), length: bytes.count, value: UInt32(item.entry)) }
-            }
-        }
+        for item in items { builder.insert(item.hash, length: item.length, value: UInt32(item.entry)) }
         return builder.build()
     }
 

@@ -95,7 +95,15 @@ public struct RecipientVerdict: Sendable, Hashable {
     /// `established`). Mail the milter flagged, delivered in log-only mode, tagged or sent with
     /// an override, is never learned: history would stop flagging what it flagged.
     public var isLearnable: Bool {
-        level == .none || reasons.allSatisfy { $0.rule == .otherSuffix || $0.rule == .established }
+        level == .none || isReportOnly
+    }
+
+    /// True when the only finding is one reported for review, never acted on by default: the
+    /// same name under another suffix (`other-suffix`). Context (odd-one-out, markings,
+    /// attachments) and first contacts do not raise it: mail between a group's own country
+    /// domains would be tagged every day.
+    public var isReportOnly: Bool {
+        !reasons.isEmpty && reasons.allSatisfy { $0.rule == .otherSuffix || $0.rule == .established }
     }
 
     /// This verdict with more reasons (context found at end of message), keeping the others.

@@ -53,6 +53,15 @@ struct AssessmentTests {
         return classifier.assess(verdicts, context: context)
     }
 
+    @Test("the same name under another suffix is reported, never raised: not by the sender at the real domain, a marking or attachments")
+    func otherSuffixNotRaised() {
+        let assessment = assess(
+            ["j@example.com", "k@example.org"],
+            headers: [("Subject", "OFFICIAL-SENSITIVE: plans"), ("Content-Type", "multipart/mixed; boundary=x")], sender: "<alice@example.org>")
+        #expect(assessment.verdicts[0].level == .low)
+        #expect(assessment.verdicts[0].rules == [.otherSuffix])
+    }
+
     @Test("sensitivity raises a flagged recipient one level and never touches a clean one")
     func sensitivityRaises() {
         let assessment = assess(["j@rmy.mil", "k@other.org"], headers: [("Subject", "OFFICIAL-SENSITIVE: plans")])

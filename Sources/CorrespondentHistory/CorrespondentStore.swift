@@ -12,7 +12,10 @@ public protocol CorrespondentStore: Sendable {
     /// Creates or migrates the schema. Idempotent, and safe from several processes at once.
     func prepare() async throws
     /// Adds what was delivered (summed into the day's rows).
-    func record(_ observations: [Observation]) async throws
+    /// - Parameter writeID: names this write: a write retried with the same id (after a
+    ///   timeout that may have come after the store committed it) is added once. Nil for a
+    ///   write that is never retried.
+    func record(_ observations: [Observation], writeID: String?) async throws
     /// Facts per recipient domain over every sender domain, from `sinceDay` on.
     func facts(sinceDay: Int) async throws -> [String: CorrespondentFacts]
     /// What is recorded about a recipient domain and its sub-domains, from `sinceDay` on.
@@ -25,6 +28,13 @@ public protocol CorrespondentStore: Sendable {
     func prune(before day: Int) async throws -> Int
     /// Releases connections and files. The store is not used afterwards.
     func close() async
+}
+
+extension CorrespondentStore {
+    /// Adds what was delivered, as a write that is never retried.
+    public func record(_ observations: [Observation]) async throws {
+        try await record(observations, writeID: nil)
+    }
 }
 
 /// Mail that went from a sender domain to a recipient domain on one day: one message, and
@@ -61,6 +71,9 @@ struct Batch {
 
     var domains: [DomainKey: Int] = [:]
     var addresses: [AddressKey: Int] = [:]
+
+    /// The latest day of the batch: a write's id is kept as long as that day is.
+    var lastDay: Int { domains.keys.map(\.day).max() ?? 0 }
 
     /// The domain rows in key order: writers that add to the same rows lock them in the same
     /// order, so two MTAs flushing at once cannot deadlock.
@@ -118,7 +131,7 @@ public struct CorrespondentReport: Sendable, Hashable {
 /// The schema both backends share, as versioned steps (the SQL is plain enough for both).
 enum StoreSchema {
     /// Bumped with each step added to ``steps``.
-    static let version = 1
+    static let version = 2
 
     /// Each step takes the schema from its index to the next version.
     static let steps: [[String]] = [
@@ -142,6 +155,11 @@ enum StoreSchema {
                 PRIMARY KEY (recipient_domain, address_hash, day))
             """,
             "CREATE INDEX IF NOT EXISTS recipient_addresses_day ON recipient_addresses (day)",
+        ],
+        // 2: the ids of the writes already added, so that a retried write counts once.
+        [
+            "CREATE TABLE IF NOT EXISTS recorded_writes (id TEXT PRIMARY KEY, day INTEGER NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS recorded_writes_day ON recorded_writes (day)",
         ],
     ]
 

@@ -49,6 +49,9 @@ public final class HistoryService: Sendable {
 
     private struct State {
         var pending: [Observation] = []
+        /// A batch whose write failed, with the id it was written under: tried again first,
+        /// under the same id, so that a write the store committed before timing out counts once.
+        var retry: (id: String, batch: [Observation])?
         var prepared = false
         var failing: Set<Operation> = []
         var lastFacts: [String: CorrespondentFacts]?
@@ -114,7 +117,7 @@ public final class HistoryService: Sendable {
     }
 
     /// Observations waiting to be written.
-    public var pendingCount: Int { state.withLock { $0.pending.count } }
+    public var pendingCount: Int { state.withLock { $0.pending.count + ($0.retry?.batch.count ?? 0) } }
 
     /// When the facts were last read successfully, if ever.
     public var lastRefresh: ContinuousClock.Instant? { state.withLock { $0.lastRefresh } }
@@ -154,25 +157,29 @@ public final class HistoryService: Sendable {
     public func flushNow() async -> Bool {
         guard begin(.write) else { return false }
         defer { end(.write) }
-        guard state.withLock({ !$0.pending.isEmpty }), await prepareIfNeeded() else { return pendingCount == 0 }
+        guard state.withLock({ !$0.pending.isEmpty || $0.retry != nil }), await prepareIfNeeded() else { return pendingCount == 0 }
         while true {
-            let batch = state.withLock { state -> [Observation] in
+            let (id, batch) = state.withLock { state -> (String, [Observation]) in
+                if let retry = state.retry {
+                    state.retry = nil
+                    return retry
+                }
                 let batch = Array(state.pending.prefix(settings.batchSize))
                 state.pending.removeFirst(batch.count)
-                return batch
+                return (UUID().uuidString, batch)
             }
             guard !batch.isEmpty else { return true }
             do {
-                try await withDeadline(settings.timeout) { [store] in try await store.record(batch) }
+                try await withDeadline(settings.timeout) { [store] in try await store.record(batch, writeID: id) }
                 succeeded(.write)
                 onEvent(.written(observations: batch.count))
             } catch {
-                // Back to the front, oldest first; a batch that did reach a store that then went
-                // quiet may be counted twice, which never adds a day.
+                // Kept with its id and tried first next time: if the store did commit it before
+                // going quiet, the store knows the id and adds nothing.
                 state.withLock { state in
-                    state.pending.insert(contentsOf: batch, at: 0)
-                    let excess = state.pending.count - settings.maximumPending
-                    if excess > 0 { state.pending.removeFirst(excess) }
+                    state.retry = (id, batch)
+                    let excess = state.pending.count + batch.count - settings.maximumPending
+                    if excess > 0 { state.pending.removeFirst(min(excess, state.pending.count)) }
                 }
                 failed(.write, error)
                 return false

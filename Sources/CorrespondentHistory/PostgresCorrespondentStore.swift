@@ -86,16 +86,26 @@ public final class PostgresCorrespondentStore: CorrespondentStore {
         }
     }
 
-    public func record(_ observations: [Observation]) async throws {
-        try await translating { try await write(observations) }
+    public func record(_ observations: [Observation], writeID: String?) async throws {
+        try await translating { try await write(observations, writeID: writeID) }
     }
 
-    private func write(_ observations: [Observation]) async throws {
+    private func write(_ observations: [Observation], writeID: String?) async throws {
         let batch = Batch(observations)
         guard !batch.domains.isEmpty else { return }
         let domains = batch.sortedDomains
         let addresses = batch.sortedAddresses
+        let lastDay = batch.lastDay
         try await client.withTransaction(logger: logger) { connection in
+            if let writeID {
+                let inserted = try await connection.query(
+                    "INSERT INTO recorded_writes (id, day) VALUES (\(writeID), \(lastDay)) ON CONFLICT (id) DO NOTHING RETURNING 1",
+                    logger: logger)
+                var new = false
+                for try await _ in inserted.decode(Int.self) { new = true }
+                // Added before (the first try committed, then timed out): nothing more to do.
+                guard new else { return }
+            }
             let senders = domains.map(\.key.sender), recipients = domains.map(\.key.recipient)
             let days = domains.map(\.key.day), counts = domains.map(\.messages)
             try await connection.query("""
@@ -203,6 +213,7 @@ public final class PostgresCorrespondentStore: CorrespondentStore {
             let addresses = try await connection.query(
                 "WITH gone AS (DELETE FROM recipient_addresses WHERE day < \(day) RETURNING 1) SELECT COUNT(*) FROM gone", logger: logger)
             for try await count in addresses.decode(Int.self) { deleted += count }
+            try await connection.query("DELETE FROM recorded_writes WHERE day < \(day)", logger: logger)
             return deleted
         }
     }

@@ -62,10 +62,17 @@ public final class SQLiteCorrespondentStore: CorrespondentStore {
         }
     }
 
-    public func record(_ observations: [Observation]) async throws {
+    public func record(_ observations: [Observation], writeID: String?) async throws {
         let batch = Batch(observations)
         guard !batch.domains.isEmpty else { return }
         try await write { db in
+            if let writeID {
+                try db.execute(
+                    sql: "INSERT INTO recorded_writes (id, day) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+                    arguments: [writeID, batch.lastDay])
+                // Added before (the first try committed, then timed out): nothing more to do.
+                guard db.changesCount == 1 else { return }
+            }
             let domains = try db.cachedStatement(sql: """
                 INSERT INTO correspondent_days (sender_domain, recipient_domain, day, messages) VALUES (?, ?, ?, ?)
                 ON CONFLICT (sender_domain, recipient_domain, day) DO UPDATE SET messages = messages + excluded.messages
@@ -147,6 +154,7 @@ public final class SQLiteCorrespondentStore: CorrespondentStore {
                 try db.execute(sql: "DELETE FROM \(table) WHERE day < ?", arguments: [day])
                 deleted += db.changesCount
             }
+            try db.execute(sql: "DELETE FROM recorded_writes WHERE day < ?", arguments: [day])
             return deleted
         }
     }

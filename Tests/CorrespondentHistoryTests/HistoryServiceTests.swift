@@ -7,7 +7,12 @@ import Testing
 /// A store in front of a real one that can be made to fail or to hang, as a database server
 /// that is down or frozen.
 final class FlakyStore: CorrespondentStore {
-    enum Mode { case working, failing, hanging }
+    enum Mode {
+        case working, failing, hanging
+        /// A write reaches the store and is committed, then the answer never comes: as a
+        /// server that stalls after its commit, or a network that drops the reply.
+        case committingThenHanging
+    }
 
     let inner: any CorrespondentStore
     let mode = Mutex(Mode.working)
@@ -18,7 +23,7 @@ final class FlakyStore: CorrespondentStore {
 
     private func gate() async throws {
         switch mode.withLock({ $0 }) {
-        case .working: return
+        case .working, .committingThenHanging: return
         case .failing: throw StoreError("connection refused")
         case .hanging:
             // Never answers, and ignores cancellation, like a stopped server, until released.
@@ -36,7 +41,12 @@ final class FlakyStore: CorrespondentStore {
     }
 
     func prepare() async throws { try await gate(); try await inner.prepare() }
-    func record(_ observations: [Observation]) async throws { try await gate(); try await inner.record(observations) }
+    func record(_ observations: [Observation], writeID: String?) async throws {
+        try await gate()
+        try await inner.record(observations, writeID: writeID)
+        guard mode.withLock({ $0 }) == .committingThenHanging else { return }
+        try await withUnsafeThrowingContinuation { continuation in hung.withLock { $0.append(continuation) } }
+    }
     func facts(sinceDay: Int) async throws -> [String: CorrespondentFacts] { try await gate(); return try await inner.facts(sinceDay: sinceDay) }
     func report(for domain: String, sinceDay: Int) async throws -> CorrespondentReport { try await gate(); return try await inner.report(for: domain, sinceDay: sinceDay) }
     func forget(_ domain: String) async throws -> Int { try await gate(); return try await inner.forget(domain) }
@@ -118,6 +128,24 @@ struct HistoryServiceTests {
         await service.refreshNow()
         #expect(recorder.events.withLock { $0 }.contains("recovered write"))
         #expect(recorder.facts.withLock { $0 }.last?.keys.sorted() == ["a.com", "b.com"])
+        _ = await service.stop(flushTimeout: .seconds(1))
+    }
+
+    @Test("a write the store committed before it stopped answering is retried under its id and counted once", arguments: Backend.allCases)
+    func retryCountsOnce(backend: Backend) async throws {
+        let fixture = try StoreFixture(backend)
+        let recorder = Recorder()
+        let store = FlakyStore(try fixture.open())
+        let service = service(store, recorder: recorder, timeout: .seconds(2))
+        store.mode.withLock { $0 = .committingThenHanging }
+        service.record([delivery("partner.example"), delivery("partner.example")])
+        #expect(await service.flushNow() == false, "the answer never came")
+        #expect(service.pendingCount == 2)
+        store.release()
+        store.mode.withLock { $0 = .working }
+        #expect(await service.flushNow())
+        await service.refreshNow()
+        #expect(recorder.facts.withLock { $0 }.last?["partner.example"]?.messages == 2, "\(recorder.facts.withLock { $0 }.last ?? [:])")
         _ = await service.stop(flushTimeout: .seconds(1))
     }
 

@@ -144,6 +144,7 @@ struct SingleEditPropertyTests {
     @Test("every one-character look-alike of every protected entry is flagged, on every list")
     func everyOneCharacterLookAlike() {
         let (checked, misses) = Self.misses()
+        print("SingleEditPropertyTests: \(checked) one-character look-alikes of \(Self.lists.map(\.protected.count).reduce(0, +)) entries on \(Self.lists.count) lists, \(misses.count) missed")
         #expect(checked > 100_000)
         var byKind: [String: Int] = [:]
         for miss in misses { byKind[miss.list + " / " + miss.kind, default: 0] += 1 }

@@ -108,43 +108,24 @@ struct HistoryTests {
 
     @Test("a log-only week of army.ml mail leaves army.ml high: flagged recipients delivered in log-only mode are never recorded")
     func logOnlyDoesNotTeach() throws {
-        let directory = FileManager.default.temporaryDirectory.path + "/history-log-only-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let milter = try MilterProcess(
-            name: "history-log-only", root: directory, socket: "unix:\(directory)/m.sock",
-            configuration: """
-                log_target: stderr
-                mode: log-only
-                protected: [mil, army.mil]
-                history:
-                  state_directory: \(directory)/state
-                  established: {messages: 1, days: 1}
-                  flush_interval: 1h
-
-                """)
-        try milter.start()
-        // Ten messages to army.ml, each tagged and delivered (log-only), and one to a clean domain.
-        for (index, recipient) in (Array(repeating: "<ops@army.ml>", count: 10) + ["<ops@clean-partner.example>"]).enumerated() {
-            let connection = try MTAConnection(unixPath: "\(directory)/m.sock")
-            _ = try connection.negotiate()
-            try connection.macros("M", [("i", "4QUEUE\(index)")])
-            _ = try connection.mail([Array("<alice@example.org>".utf8)])
-            #expect(try connection.rcpt([Array(recipient.utf8)]) == .continue)
-            _ = try connection.header("Subject", Array("hello".utf8))
-            try connection.macros("E", [("i", "4QUEUE\(index)")])
-            #expect(try connection.endOfMessage().reply == .continue)
-            try connection.quit()
+        let history = "established: {messages: 1, days: 1}"
+        try Self.withDriverMilter("history-log-only", configuration: "mode: log-only\nprotected: [mil, army.mil]", history: history) { milter, socket in
+            // Ten messages to army.ml, each tagged and delivered (log-only), and one to a clean domain.
+            for (index, recipient) in (Array(repeating: "<ops@army.ml>", count: 10) + ["<ops@clean-partner.example>"]).enumerated() {
+                let replies = try Self.sendThroughDriver(socket: socket, queueID: "4QUEUE\(index)", recipient: recipient)
+                #expect(replies.rcpt == .continue)
+                #expect(replies.end == .continue)
+            }
+            milter.signal(SIGTERM)
+            #expect(Command.waitUntil(timeout: .seconds(30)) { !milter.isRunning })
+            #expect(milter.terminationStatus == 0, "\(milter.log)")
+            let lookAlike = try Command.run(MilterProcess.binary, ["history", "show", "--config", milter.configPath, "army.ml"])
+            #expect(lookAlike.stdout.hasPrefix("army.ml: no history"), "\(lookAlike.stdout)\(lookAlike.stderr)")
+            let clean = try Command.run(MilterProcess.binary, ["history", "show", "--config", milter.configPath, "clean-partner.example"])
+            #expect(clean.stdout.hasPrefix("clean-partner.example: established correspondent (1 message over 1 day"), "\(clean.stdout)\(clean.stderr)")
+            let check = try Command.run(MilterProcess.binary, ["check", "--config", milter.configPath, "ops@army.ml"])
+            #expect(check.stdout.hasPrefix("ops@army.ml: high (score 0.95)"), "\(check.stdout)")
         }
-        milter.signal(SIGTERM)
-        #expect(Command.waitUntil(timeout: .seconds(30)) { !milter.isRunning })
-        #expect(milter.terminationStatus == 0, "\(milter.log)")
-        let lookAlike = try Command.run(MilterProcess.binary, ["history", "show", "--config", milter.configPath, "army.ml"])
-        #expect(lookAlike.stdout.hasPrefix("army.ml: no history"), "\(lookAlike.stdout)\(lookAlike.stderr)")
-        let clean = try Command.run(MilterProcess.binary, ["history", "show", "--config", milter.configPath, "clean-partner.example"])
-        #expect(clean.stdout.hasPrefix("clean-partner.example: established correspondent (1 message over 1 day"), "\(clean.stdout)\(clean.stderr)")
-        let check = try Command.run(MilterProcess.binary, ["check", "--config", milter.configPath, "ops@army.ml"])
-        #expect(check.stdout.hasPrefix("ops@army.ml: high (score 0.95)"), "\(check.stdout)")
     }
 
     @Test("PostgreSQL: what one MTA delivers, the other learns: a first message to a look-alike of it is flagged there")
@@ -231,37 +212,57 @@ struct HistoryTests {
 
     @Test("a clean stop writes the queued deliveries; record: authenticated counts only authenticated senders")
     func stopFlushesAndScope() throws {
-        let directory = FileManager.default.temporaryDirectory.path + "/history-stop-\(UUID().uuidString)"
+        try Self.withDriverMilter("history-stop", configuration: "protected: [mil]", history: "record: authenticated") { milter, socket in
+            for login in ["alice", nil] {
+                let replies = try Self.sendThroughDriver(socket: socket, queueID: "4QUEUE1", recipient: "<j@partner.example>", login: login)
+                #expect(replies.end == .continue)
+            }
+            milter.signal(SIGTERM)
+            #expect(Command.waitUntil(timeout: .seconds(30)) { !milter.isRunning })
+            #expect(milter.terminationStatus == 0, "\(milter.log)")
+            #expect(milter.log.contains("history: queue written"), "\(milter.log)")
+            let shown = try Command.run(MilterProcess.binary, ["history", "show", "--config", milter.configPath, "partner.example"])
+            #expect(shown.stdout.hasPrefix("partner.example: known, not established (1 message over 1 day"), "\(shown.stdout)\(shown.stderr)")
+        }
+    }
+
+    /// Runs `body` with a milter of its own on a unix socket in a new temporary directory,
+    /// with SQLite history that is only written at a clean stop, and removes the directory.
+    static func withDriverMilter(
+        _ name: String, configuration: String, history: String, _ body: (MilterProcess, String) throws -> Void
+    ) throws {
+        let directory = FileManager.default.temporaryDirectory.path + "/\(name)-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let milter = try MilterProcess(
-            name: "history-stop", root: directory, socket: "unix:\(directory)/m.sock",
+            name: name, root: directory, socket: "unix:\(directory)/m.sock",
             configuration: """
                 log_target: stderr
-                protected: [mil]
+                \(configuration)
                 history:
                   state_directory: \(directory)/state
-                  record: authenticated
+                  \(history)
                   flush_interval: 1h
 
                 """)
         try milter.start()
-        for login in ["alice", nil] {
-            let connection = try MTAConnection(unixPath: "\(directory)/m.sock")
-            _ = try connection.negotiate()
-            try connection.macros("M", [("i", "4QUEUE1")] + (login.map { [("{auth_authen}", $0)] } ?? []))
-            _ = try connection.mail([Array("<alice@example.org>".utf8)])
-            _ = try connection.rcpt([Array("<j@partner.example>".utf8)])
-            _ = try connection.header("Subject", Array("hello".utf8))
-            try connection.macros("E", [("i", "4QUEUE1")])
-            #expect(try connection.endOfMessage().reply == .continue)
-            try connection.quit()
-        }
-        milter.signal(SIGTERM)
-        #expect(Command.waitUntil(timeout: .seconds(30)) { !milter.isRunning })
-        #expect(milter.terminationStatus == 0, "\(milter.log)")
-        #expect(milter.log.contains("history: queue written"), "\(milter.log)")
-        let shown = try Command.run(MilterProcess.binary, ["history", "show", "--config", milter.configPath, "partner.example"])
-        #expect(shown.stdout.hasPrefix("partner.example: known, not established (1 message over 1 day"), "\(shown.stdout)\(shown.stderr)")
+        try body(milter, "\(directory)/m.sock")
+    }
+
+    /// One message through the test MTA driver: MAIL from alice@example.org (logged in as
+    /// `login`), one RCPT, a Subject, end of message.
+    static func sendThroughDriver(
+        socket: String, queueID: String, recipient: String, login: String? = nil
+    ) throws -> (rcpt: MTAConnection.Reply?, end: MTAConnection.Reply) {
+        let connection = try MTAConnection(unixPath: socket)
+        _ = try connection.negotiate()
+        try connection.macros("M", [("i", queueID)] + (login.map { [("{auth_authen}", $0)] } ?? []))
+        _ = try connection.mail([Array("<alice@example.org>".utf8)])
+        let rcpt = try connection.rcpt([Array(recipient.utf8)])
+        _ = try connection.header("Subject", Array("hello".utf8))
+        try connection.macros("E", [("i", queueID)])
+        let end = try connection.endOfMessage().reply
+        try connection.quit()
+        return (rcpt, end)
     }
 }

@@ -11,14 +11,7 @@ final class SyslogReceiver: @unchecked Sendable {
     init(path: String) throws {
         self.path = path
         unlink(path)
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard bound == 0 else { throw Command.Failure(description: "cannot bind \(path): \(String(cString: strerror(errno)))") }
+        fd = try Self.boundDatagramSocket(path: path)
         // World-writable like /dev/log: a milter that dropped root still logs.
         chmod(path, 0o666)
         let thread = Thread { [self] in
@@ -34,6 +27,23 @@ final class SyslogReceiver: @unchecked Sendable {
             }
         }
         thread.start()
+    }
+
+    /// A unix datagram socket bound to `path`, for a test to receive on.
+    static func boundDatagramSocket(path: String) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0 else {
+            let reason = String(cString: strerror(errno))
+            Glibc.close(fd)
+            throw Command.Failure(description: "cannot bind \(path): \(reason)")
+        }
+        return fd
     }
 
     /// Every datagram received so far.

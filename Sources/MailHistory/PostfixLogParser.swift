@@ -104,6 +104,13 @@ public struct PostfixLogParser {
 
     // MARK: Line anatomy
 
+    /// True when `line` is a log line of a program with a queue id (`… postfix/qmgr[880]:
+    /// 4Xk9Lq1Zb2z9tJ: …`), in either time format: what tells a mail log from a message whose
+    /// first line is a header field (`2026-11-25T19:58:53…` would pass for a field name).
+    public static func isLogLine(_ line: [UInt8]) -> Bool {
+        line.withUnsafeBufferPointer { split($0) != nil }
+    }
+
     /// `… program[pid]: QUEUEID: rest` → (last part of program, queue id, rest).
     static func split(_ line: UnsafeBufferPointer<UInt8>) -> (String, String, UnsafeBufferPointer<UInt8>)? {
         // The first "]: " ends the syslog header.

@@ -118,6 +118,9 @@ struct Replay: ParsableCommand {
     /// field, anything else is taken for a log.
     static func sniff(_ firstLine: [UInt8], path: String) -> Format {
         if firstLine.starts(with: Array("From ".utf8)) { return .mbox }
+        // Before the header test: an RFC 3339 time stamp (Postfix's own maillog_file) reads as a
+        // field name up to its first colon.
+        if PostfixLogParser.isLogLine(firstLine) { return .postfixLog }
         if let colon = firstLine.firstIndex(of: UInt8(ascii: ":")), colon > 0,
            firstLine[..<colon].allSatisfy({ $0 > 0x20 && $0 < 0x7F }) {
             return .message

@@ -237,7 +237,8 @@ struct Findings {
 
     func verdict(address: EmailAddress, givenInput: String?) -> RecipientVerdict {
         guard !items.isEmpty else {
-            return .clean(address, givenInput: givenInput, note: protectedSuffix.map { .domain($0, isTrusted: false) })
+            guard let protectedSuffix else { return .clean(address, givenInput: givenInput) }
+            return .clean(address, givenInput: givenInput, note: .domain(protectedSuffix, isTrusted: false))
         }
         // On a tie, the shorter suggestion first: `army.mil` rather than `mil.army.mil` for
         // `mil.army.ml`; the verdict keeps this order among equal scores.

@@ -50,10 +50,8 @@ extension Classifier {
                 registrables.forEachValue(prepared.hasher.range(nameStart, n), length: n - nameStart) { value in
                     guard findings.isEmpty else { return }
                     let entry = index.entries[Int(value)]
-                    guard let range = NameTables.nameRange(of: entry) else { return }
-                    let registrable = Array(entry.domain.utf8)[range.lowerBound...]
-                    guard registrable.elementsEqual(bytes[nameStart..<n]) else { return }
-                    let suspected = Self.text(bytes, 0, nameStart) + "." + String(decoding: registrable, as: UTF8.self)
+                    guard entry.domain.utf8.elementsEqual(bytes[nameStart..<n]) else { return }
+                    let suspected = Self.text(bytes, 0, nameStart) + "." + entry.domain
                     findings.add(Finding(rule: .structure, score: 0.9, suspected: suspected, explanation: .punctuation(domain, suspected)))
                 }
             }
@@ -75,7 +73,7 @@ extension Classifier {
                 let suffix = suffixes.suffix(of: domain)
                 let entrySuffix = String(decoding: Array(entry.domain.utf8)[(range.upperBound + 1)...], as: UTF8.self)
                 guard n - end - 1 == suffix.utf8.count, suffix != entrySuffix else { return }
-                let suspected = Self.text(bytes, 0, start) + String(decoding: Array(entry.domain.utf8)[range.lowerBound...], as: UTF8.self)
+                let suspected = Self.text(bytes, 0, start) + entry.domain
                 findings.add(Finding(
                     rule: .otherSuffix, score: 0.3, suspected: suspected,
                     explanation: .otherSuffix(domain, entry.domain, suffix)))

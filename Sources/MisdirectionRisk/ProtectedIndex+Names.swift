@@ -8,14 +8,14 @@ struct NameTables: Sendable {
     /// look-alike letters replace half the name.
     static let minimumVisualNameLength = 5
 
-    /// The name labels of the specific protected domains (`barclays` of `barclays.co.uk`),
+    /// The name labels of the protected registrable domains (`barclays` of `barclays.co.uk`),
     /// each to its entry.
     let names: NeighbourhoodTable
     /// The specific protected domains with each letter replaced by its class (``visualClass``),
     /// each to its entry.
     let visualForms: NeighbourhoodTable
-    /// The registrable part of the specific protected domains (`army.mil` of `hq.army.mil`),
-    /// each to its entry, for a sub-domain written without its dot (`mailarmy.mil`).
+    /// The protected registrable domains (`army.mil`), each to its entry, for a sub-domain
+    /// written without its dot (`mailarmy.mil`).
     let registrables: NeighbourhoodTable
     /// Label counts of the suffixes of ``registrables`` (bit n: n labels).
     let registrableSuffixSizes: UInt64
@@ -102,15 +102,21 @@ struct NameTables: Sendable {
                 let n = bytes.count
                 guard n <= RangeHasher.maximumLength, bytes.allSatisfy({ $0 < 0x80 }) else { return }
                 let range = Self.nameRange(in: bytes, suffixStart: entry.suffixStart)
-                RangeHasher.with(bytes) { hasher in
-                    if range.count >= Self.minimumNameLength {
-                        named.append((hasher.range(range.lowerBound, range.upperBound), range.count, index))
-                    }
-                    if range.count >= Self.minimumJoinedNameLength {
-                        registrable.append((hasher.range(range.lowerBound, n), n - range.lowerBound, index))
-                        let tail = range.upperBound - Self.minimumJoinedNameLength
-                        tails.append((hasher.range(tail, n), n - tail, index))
-                        suffixSizes |= 1 << UInt64(min(63, entry.suffixLabelCount))
+                // The same name elsewhere, and a sub-domain joined to it, only for an entry that
+                // is a registrable domain (`army.mil`): the suggestion is then under the entry.
+                // A protected sub-domain's own look-alikes (`hqarmy.mil` for `hq.army.mil`) are
+                // one edit away, and found by the neighbourhood index.
+                if range.lowerBound == 0 {
+                    RangeHasher.with(bytes) { hasher in
+                        if range.count >= Self.minimumNameLength {
+                            named.append((hasher.range(range.lowerBound, range.upperBound), range.count, index))
+                        }
+                        if range.count >= Self.minimumJoinedNameLength {
+                            registrable.append((hasher.range(range.lowerBound, n), n - range.lowerBound, index))
+                            let tail = range.upperBound - Self.minimumJoinedNameLength
+                            tails.append((hasher.range(tail, n), n - tail, index))
+                            suffixSizes |= 1 << UInt64(min(63, entry.suffixLabelCount))
+                        }
                     }
                 }
                 if range.count >= Self.minimumVisualNameLength {

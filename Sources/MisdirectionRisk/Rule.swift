@@ -29,7 +29,7 @@ public struct Rule: Sendable, Hashable, Comparable, CustomStringConvertible {
     public static let mixedScript = Rule("mixed-script")
     /// One bit of one character flipped (bitsquatting) where a typist would not slip: `arm9.mil`.
     public static let bitflip = Rule("bitflip")
-    /// The name of a specific protected domain (at least four letters) under another public
+    /// The name of a protected registrable domain (at least four letters) under another public
     /// suffix: `barclays.us` for `barclays.co.uk`, `amazon.org` for `amazon.com`, `army.mo`
     /// for `army.mil`. Often a real, separate organisation, so only `low` (accepted by
     /// default): it shows in the header, logs and replay for review.

@@ -108,4 +108,14 @@ struct LookAlikeClassTests {
     func twoUnlikeLetters(domain: String) {
         #expect(!Self.verdict("j@\(domain)").rules.contains(.homoglyph), "\(domain)")
     }
+
+    @Test("a protected sub-domain's name under another suffix is not reported: the suggestion would not be protected (found by fuzzing)")
+    func otherSuffixOfSubDomain() {
+        let subDomain = Classifier(protectedDomains: ["hq.army.mil", "xn--tgov.ukrmy.m-"], trustedDomains: [], suffixes: Fixtures.suffixes)
+        for domain in ["army.mo", "-tgov.ukrmy.mil", "mailarmy.mil"] {
+            let verdict = Self.verdict("j@\(domain)", subDomain)
+            #expect(!verdict.rules.contains(.otherSuffix), "\(domain): \(verdict.rules)")
+            if let suspected = verdict.suspectedDomain { #expect(suspected.hasSuffix("hq.army.mil"), "\(domain): \(suspected)") }
+        }
+    }
 }

@@ -49,10 +49,18 @@ func check(_ classifier: Classifier, _ recipient: [UInt8], protected: [String], 
         let domain = unicode(address.domain)
         let protected = protected.map(unicode)
         let trusted = trusted.map(unicode)
-        // Under a protected or trusted domain only a name that is not valid (bad punycode) is flagged.
-        if (protected + trusted).contains(where: { isSame(domain, orUnder: $0) }) {
+        // Under a trusted domain or a specific protected one only a name that is not valid (bad
+        // punycode) is flagged; under a whole protected suffix only (`mil`), a name may be a
+        // look-alike of another protected domain there (`arny.mil`), and then says so.
+        let wholeSuffixes = protected.filter { Fixtures.suffixes.isSuffix($0) }
+        if (protected.filter { !wholeSuffixes.contains($0) } + trusted).contains(where: { isSame(domain, orUnder: $0) }) {
             require(verdict.rules == [.malformedAddress], "\(domain) is protected or trusted yet flagged \(verdict.rules)", input: recipient)
             return
+        }
+        if let suffix = wholeSuffixes.filter({ isSame(domain, orUnder: $0) }).max(by: { $0.utf8.count < $1.utf8.count }) {
+            require(
+                verdict.rules == [.malformedAddress] || verdict.reasons.first?.explanation.contains("is under the protected suffix \(suffix)") == true,
+                "\(domain) under the protected suffix \(suffix) is flagged without saying so: \(verdict.reasons)", input: recipient)
         }
         // A suspected domain, when there is one, is a valid domain under a protected one (a
         // finding whose would-be suggestion is not a domain suggests nothing).

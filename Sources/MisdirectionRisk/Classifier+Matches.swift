@@ -44,7 +44,7 @@ extension Classifier {
                 guard suffixes.isListedTopLevel(of: rest), suffixes.isSuffix(rest),
                       !suffixes.isSuffix(Self.text(bytes, match.start, bytes.count)) else { return }
                 let head = Self.text(bytes, 0, match.start)
-                findings.add(Finding(
+                findings.add(entry.isWholeSuffix, Finding(
                     rule: .structure, score: 0.95, suspected: head + entry.domain,
                     explanation: .holds(shown, entry.domain, .beforeSuffix)))
                 return
@@ -60,7 +60,7 @@ extension Classifier {
                 head + entry.domain
             }
             guard let edit = match.edit else {
-                findings.add(Finding(rule: .doubleTypo, score: 0.7, suspected: suspected, explanation: .twoSlips(shown, suspected)))
+                findings.add(entry.isWholeSuffix, Finding(rule: .doubleTypo, score: 0.7, suspected: suspected, explanation: .twoSlips(shown, suspected)))
                 return
             }
             if path == .skeleton {
@@ -68,13 +68,13 @@ extension Classifier {
                 // The labels in front come from the skeleton, which may hold what no domain can
                 // (`ґ` folds to `r'`): the verdict then suggests nothing, and the explanation
                 // names the protected domain only (both decided for kept findings alone).
-                findings.add(Finding(
+                findings.add(entry.isWholeSuffix, Finding(
                     rule: .homoglyph, score: exact ? 0.95 : 0.85, suspected: suspected,
                     explanation: .lookAlikeSkeleton(shown, suspected, entry.domain)))
                 return
             }
             if key.form == .skeleton {
-                findings.add(Finding(
+                findings.add(entry.isWholeSuffix, Finding(
                     rule: .homoglyph, score: edit == .identical ? 0.95 : 0.85, suspected: suspected,
                     explanation: .lookAlikeCharacters(shown, suspected)))
                 return
@@ -85,13 +85,13 @@ extension Classifier {
                 case .variant: .dotsChanged
                 default: .inside
                 }
-                findings.add(Finding(
+                findings.add(entry.isWholeSuffix, Finding(
                     rule: .structure, score: edit == .identical ? 0.95 : 0.9, suspected: suspected,
                     explanation: .holds(shown, entry.domain, how)))
                 return
             }
             if let finding = oneEditFinding(edit, entry: entry, key: key, domain: domain, shown: shown, suspected: suspected, matchStart: match.start) {
-                findings.add(finding)
+                findings.add(entry.isWholeSuffix, finding)
             }
         }
     }

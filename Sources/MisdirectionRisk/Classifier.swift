@@ -63,6 +63,15 @@ public struct Classifier: Sendable {
 
     /// Classifies one address (its local part is only used for the suggestion).
     public func classify(_ address: EmailAddress, input: String? = nil) -> RecipientVerdict {
+        classify(address, input: input, checkingSuggestions: true)
+    }
+
+    private func classify(path: ParsedPath, input: String, checkingSuggestions: Bool) -> RecipientVerdict {
+        guard case .address(let address) = path else { return classify(path: path, input: input) }
+        return classify(address, input: input, checkingSuggestions: checkingSuggestions)
+    }
+
+    private func classify(_ address: EmailAddress, input: String?, checkingSuggestions: Bool) -> RecipientVerdict {
         if address.isAddressLiteral {
             return .clean(address, givenInput: input, note: .text("address literal: no domain to compare"))
         }
@@ -93,7 +102,11 @@ public struct Classifier: Sendable {
                 scan(bytes, domain: domain, shown: domain, path: .skeleton, into: &findings)
             }
         }
-        return findings.verdict(address: address, givenInput: input)
+        return findings.verdict(address: address, givenInput: input) { suggestion in
+            // Never suggest what would be flagged (a name under `mil` can look like another
+            // protected domain there); checked without checking its own suggestions.
+            checkingSuggestions && classify(path: EmailAddress.parseAddressOrDomain(suggestion), input: suggestion, checkingSuggestions: false).level == .none
+        }
     }
 
     /// The domain's traits, and what its bytes as they are match: nothing yet when it has
@@ -142,6 +155,9 @@ struct Finding {
     /// The domain the sender probably meant.
     let suspected: String?
     let explanation: Explanation
+    /// True when ``suspected`` is a name under a whole protected suffix (`vukdouarmy.mil` for
+    /// `vukdouarmy.mll`), which may itself be flagged: checked before it is suggested.
+    var suggestionNeedsCheck = false
 }
 
 extension Classifier {
@@ -227,6 +243,14 @@ struct Findings {
 
     var isEmpty: Bool { items.isEmpty }
 
+    /// Adds a finding whose suggestion is a name under a whole protected suffix when
+    /// `underWholeSuffix` (see ``Finding/suggestionNeedsCheck``).
+    mutating func add(_ underWholeSuffix: Bool, _ finding: Finding) {
+        var finding = finding
+        finding.suggestionNeedsCheck = underWholeSuffix
+        add(finding)
+    }
+
     mutating func add(_ finding: Finding) {
         if let index = items.firstIndex(where: { $0.rule == finding.rule }) {
             if items[index].score < finding.score { items[index] = finding }
@@ -235,7 +259,8 @@ struct Findings {
         }
     }
 
-    func verdict(address: EmailAddress, givenInput: String?) -> RecipientVerdict {
+    /// - Parameter accepts: whether a suggestion that needs a check may be made.
+    func verdict(address: EmailAddress, givenInput: String?, accepts: (String) -> Bool) -> RecipientVerdict {
         guard !items.isEmpty else {
             guard let protectedSuffix else { return .clean(address, givenInput: givenInput) }
             return .clean(address, givenInput: givenInput, note: .domain(protectedSuffix, isTrusted: false))
@@ -245,7 +270,14 @@ struct Findings {
         let ordered = items.count == 1 ? items : items.sorted { a, b in
             a.score != b.score ? a.score > b.score : (a.suspected?.utf8.count ?? 999) < (b.suspected?.utf8.count ?? 999)
         }
-        let suspected = ordered.lazy.compactMap(\.suspected).first(where: Classifier.isSuggestible)
+        var suspected: String?
+        for finding in ordered {
+            guard let candidate = finding.suspected, Classifier.isSuggestible(candidate) else { continue }
+            if !finding.suggestionNeedsCheck || accepts(candidate) {
+                suspected = candidate
+                break
+            }
+        }
         // Under a whole protected suffix, say so: the name is in the organisation's own space
         // (a restricted registry such as `mil` or `gov.uk`), but it is not one of the listed
         // domains. The level stays: mail to a mistyped name there bounces or reaches the wrong

@@ -118,4 +118,15 @@ struct LookAlikeClassTests {
             if let suspected = verdict.suspectedDomain { #expect(suspected.hasSuffix("hq.army.mil"), "\(domain): \(suspected)") }
         }
     }
+
+    @Test("no suggestion is itself flagged: a name under a whole suffix that joins a protected name is not suggested (found by fuzzing)")
+    func suggestionsAreClean() throws {
+        let verdict = Self.verdict("x@vukdouarmy.mll")
+        #expect(verdict.level == .high)
+        #expect(verdict.suspectedDomain == nil, "vukdouarmy.mil is itself flagged: \(Self.verdict("x@vukdouarmy.mil").rules)")
+        for address in ["x@army.mll", "x@arny.mil", "x@outlook.om", "x@mailarmy.mil"] {
+            let suggestion = try #require(Self.verdict(address).suggestedAddress, "\(address)")
+            #expect(Self.verdict(suggestion.description).level == .none, "\(address) -> \(suggestion)")
+        }
+    }
 }

@@ -62,6 +62,30 @@ struct PostgresTLSTests {
 
         """
 
+    /// A client certificate (CN postgres) the same CA signed, and its key.
+    static let clientCertificate = """
+        -----BEGIN CERTIFICATE-----
+        MIIBlDCCATugAwIBAgIUM7POZ1+AX6noNqxCGwTOWLFbrckwCgYIKoZIzj0EAwIw
+        HDEaMBgGA1UEAwwRbWlzZGlyZWN0IHRlc3QgQ0EwIBcNMjYxMjA1MDgxOTIzWhgP
+        MjEyNjExMTEwODE5MjNaMBMxETAPBgNVBAMMCHBvc3RncmVzMFkwEwYHKoZIzj0C
+        AQYIKoZIzj0DAQcDQgAE2sjVZIkbyd9xHf7Rt42yMF713rqkP77suvCnNgNcSMFu
+        5xIgcF9QchdGLhFYyRilNj4zhmnEH1vlN0BdEjRVM6NiMGAwCQYDVR0TBAIwADAT
+        BgNVHSUEDDAKBggrBgEFBQcDAjAdBgNVHQ4EFgQUtfBVjCxoR+Bh1o/C+OnpYYTy
+        398wHwYDVR0jBBgwFoAUeuJCBYUKVcVDUiqwrGZviKfeCIQwCgYIKoZIzj0EAwID
+        RwAwRAIgDJpHWzTRbNZP5GgzdBLDCRNso9TgsLvyLCXYZKe9NJwCIDbwAnnNVXZM
+        0hdlhNlOFqwQvGaAwj1ARpZyR/n69Y3V
+        -----END CERTIFICATE-----
+
+        """
+    static let clientKey = """
+        -----BEGIN PRIVATE KEY-----
+        MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg57Ekuy32BmynQkSR
+        piSGAB5zL7+Rd2vGRChJBtKcD8ahRANCAATayNVkiRvJ33Ed/tG3jbIwXvXeuqQ/
+        vuy68Kc2A1xIwW7nEiBwX1ByF0YuEVjJGKU2PjOGacQfW+U3QF0SNFUz
+        -----END PRIVATE KEY-----
+
+        """
+
     /// Whether preparing a store on `server` with `configure`'s settings succeeds within
     /// `within`. The pool retries a refused handshake instead of reporting it, so only the
     /// deadline ends a refusal: checks expected to fail use a short one, after a check on the
@@ -109,5 +133,16 @@ struct PostgresTLSTests {
         #expect(await Self.connects(to: server) { $0.caFile = ca })
         #expect(await !Self.connects(to: server, within: .seconds(5)) { $0.caFile = other }, "trusted a certificate another CA signed")
         #expect(await !Self.connects(to: server, within: .seconds(5)) { _ in }, "trusted a private CA's certificate with the system's roots")
+    }
+
+    @Test("a server that asks for a client certificate accepts client_certificate and client_key, and nothing without them")
+    func clientCertificate() async throws {
+        let server = try PrivatePostgres(tls: (Self.serverCertificate, Self.serverKey), clientCA: Self.ca)
+        defer { server.destroy() }
+        let ca = try Self.file("ca.pem", Self.ca)
+        let certificate = try Self.file("client.pem", Self.clientCertificate)
+        let key = try Self.file("client.key", Self.clientKey)
+        #expect(await Self.connects(to: server) { $0.caFile = ca; $0.clientCertificate = certificate; $0.clientKey = key })
+        #expect(await !Self.connects(to: server, within: .seconds(5)) { $0.caFile = ca }, "connected without a client certificate")
     }
 }

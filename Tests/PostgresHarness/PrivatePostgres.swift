@@ -17,8 +17,9 @@ public final class PrivatePostgres: @unchecked Sendable {
     private var data: String { directory + "/data" }
 
     /// Creates and starts the server; with `tls`, a PEM certificate and key, it also offers TLS
-    /// (`ssl = on`) on its TCP port.
-    public init(tls: (certificate: String, key: String)? = nil) throws {
+    /// (`ssl = on`) on its TCP port; with `clientCA` too, TCP clients must use TLS and show a
+    /// certificate that CA signed (`hostssl … clientcert=verify-ca`).
+    public init(tls: (certificate: String, key: String)? = nil, clientCA: String? = nil) throws {
         guard getuid() == 0 else { throw Failure(description: "the PostgreSQL tests run a private server as user postgres and need root") }
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
         guard let version = versions.compactMap(Int.init).max() else {
@@ -32,7 +33,8 @@ public final class PrivatePostgres: @unchecked Sendable {
         try asPostgres("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--no-instructions"])
         if let tls {
             // The server refuses a key its group or others can read.
-            for (name, text) in [("server.pem", tls.certificate), ("server.key", tls.key)] {
+            let files = [("server.pem", tls.certificate), ("server.key", tls.key)] + (clientCA.map { [("client-ca.pem", $0)] } ?? [])
+            for (name, text) in files {
                 let path = "\(directory)/\(name)"
                 guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
                     throw Failure(description: "cannot write \(path)")
@@ -40,6 +42,11 @@ public final class PrivatePostgres: @unchecked Sendable {
                 try Self.run("/bin/chown", ["postgres:postgres", path])
             }
             extraOptions = " -c ssl=on -c ssl_cert_file=\(directory)/server.pem -c ssl_key_file=\(directory)/server.key"
+            if clientCA != nil {
+                extraOptions += " -c ssl_ca_file=\(directory)/client-ca.pem"
+                let hba = "local all all trust\nhostssl all all 127.0.0.1/32 trust clientcert=verify-ca\n"
+                try hba.write(toFile: "\(data)/pg_hba.conf", atomically: false, encoding: .utf8)
+            }
         }
         try start()
     }

@@ -166,6 +166,14 @@ enum StoreSchema {
     /// The table that records the schema version.
     static let metaTable = "CREATE TABLE IF NOT EXISTS misdirect_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
+    /// Refuses a store a newer version of misdirect-milter has migrated: this one would read
+    /// and write tables it does not know the shape of.
+    static func refuseNewer(_ current: Int) throws(StoreError) {
+        guard current > version else { return }
+        throw StoreError(
+            "the history's schema is version \(current), newer than this misdirect-milter's \(version): upgrade misdirect-milter")
+    }
+
     /// `LIKE` pattern of the sub-domains of `domain`, with `\` as the escape character.
     static func subdomainPattern(_ domain: String) -> String {
         var escaped = ""

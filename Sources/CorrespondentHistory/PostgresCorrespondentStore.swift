@@ -15,20 +15,28 @@ public final class PostgresCorrespondentStore: CorrespondentStore {
         public var user = "misdirect"
         public var password: String?
         public var database = "misdirect"
-        public var tls = TLSMode.prefer
+        public var tls = TLSMode.require
+        /// A PEM file of the certificate authorities the server's certificate must chain to; nil:
+        /// the system's trust roots.
+        public var caFile: String?
+        /// PEM files of a client certificate (with its chain) and its private key, for a server
+        /// that authenticates clients by certificate.
+        public var clientCertificate: String?
+        public var clientKey: String?
         /// How long opening a connection may take.
         public var connectTimeout = Duration.seconds(2)
 
         public init() {}
     }
 
-    /// Whether to speak TLS to the server.
+    /// Whether to speak TLS to the server (a unix socket never does).
     public enum TLSMode: String, Sendable, CaseIterable {
-        /// Plain TCP (or a unix socket).
+        /// Plain TCP.
         case disable
-        /// TLS when the server offers it.
+        /// TLS, verified as `require`, when the server offers it: anyone on the path can strip it.
         case prefer
-        /// TLS, verified against the system's trust roots, or no connection.
+        /// TLS or no connection, the server's certificate chained to ``Settings/caFile`` (or the
+        /// system's trust roots) and naming the host (libpq's verify-full).
         case require
     }
 
@@ -48,8 +56,8 @@ public final class PostgresCorrespondentStore: CorrespondentStore {
         } else {
             let tls: PostgresClient.Configuration.TLS = switch settings.tls {
             case .disable: .disable
-            case .prefer: .prefer(.makeClientConfiguration())
-            case .require: .require(.makeClientConfiguration())
+            case .prefer: .prefer(Self.tlsConfiguration(settings, logger: logger))
+            case .require: .require(Self.tlsConfiguration(settings, logger: logger))
             }
             configuration = PostgresClient.Configuration(
                 host: settings.host, port: settings.port, username: settings.user, password: settings.password,
@@ -63,6 +71,45 @@ public final class PostgresCorrespondentStore: CorrespondentStore {
         runner = Task { await client.run() }
     }
 
+    /// Certificate and hostname verification, against `caFile` when given, with the client
+    /// certificate when given. Files the configuration check read and that fail now leave no
+    /// trust root at all: every connection then fails, none goes unverified.
+    static func tlsConfiguration(_ settings: Settings, logger: Logger) -> TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        do {
+            if let caFile = settings.caFile {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+            }
+            if let certificate = settings.clientCertificate, let key = settings.clientKey {
+                tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+            }
+        } catch {
+            logger.error("history.postgresql TLS files unreadable; no connection will be trusted", metadata: ["error": "\(error)"])
+            tls.trustRoots = .certificates([])
+        }
+        return tls
+    }
+
+    /// Why `path` cannot serve as PEM certificates (`ca_file`, `client_certificate`), or nil.
+    public static func certificateProblem(_ path: String) -> String? {
+        do {
+            return try NIOSSLCertificate.fromPEMFile(path).isEmpty ? "no PEM certificate in \(path)" : nil
+        } catch {
+            return "cannot read PEM certificates from \(path): \(error)"
+        }
+    }
+
+    /// Why `path` cannot serve as a PEM private key (`client_key`), or nil.
+    public static func privateKeyProblem(_ path: String) -> String? {
+        do {
+            _ = try NIOSSLPrivateKey(file: path, format: .pem)
+            return nil
+        } catch {
+            return "cannot read a PEM private key from \(path): \(error)"
+        }
+    }
+
     public func prepare() async throws {
         try await translating { try await migrate() }
     }
@@ -74,6 +121,7 @@ public final class PostgresCorrespondentStore: CorrespondentStore {
             var current = 0
             let rows = try await connection.query("SELECT CAST(value AS BIGINT) FROM misdirect_meta WHERE key = 'schema_version'", logger: logger)
             for try await version in rows.decode(Int.self) { current = version }
+            try StoreSchema.refuseNewer(current)
             guard current < StoreSchema.version else { return }
             for step in StoreSchema.steps[current...] {
                 for statement in step { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
@@ -238,6 +286,12 @@ public final class PostgresCorrespondentStore: CorrespondentStore {
             return try await body()
         } catch let error as PSQLError {
             throw StoreError("PostgreSQL: \(Self.describe(error))")
+        } catch let error as PostgresTransactionError {
+            // What failed inside a transaction: our own refusal as it is, the server's error
+            // described.
+            if let refusal = error.closureError as? StoreError { throw refusal }
+            let cause = error.closureError ?? error.beginError ?? error.commitError
+            throw StoreError("PostgreSQL: \(cause.map(Self.describe) ?? "\(error)")")
         }
     }
 }

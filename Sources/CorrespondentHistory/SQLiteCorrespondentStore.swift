@@ -52,6 +52,7 @@ public final class SQLiteCorrespondentStore: CorrespondentStore {
         try await write { db in
             try db.execute(sql: StoreSchema.metaTable)
             let current = try Int.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM misdirect_meta WHERE key = 'schema_version'") ?? 0
+            try StoreSchema.refuseNewer(current)
             guard current < StoreSchema.version else { return }
             for step in StoreSchema.steps[current...] {
                 for statement in step { try db.execute(sql: statement) }

@@ -17,15 +17,22 @@ extension Classifier {
     /// Levels only go up.
     public func assess(_ verdicts: [RecipientVerdict], context: MessageContext) -> MessageAssessment {
         let references = referenceDomains(verdicts, context: context)
-        // Recipients at one domain compare against the same stronger domains: one index for
-        // them all (five recipients at army.mil from example.org built it five times).
-        var lookalikeIndexes: [[String]: Classifier] = [:]
+        // Recipients with the same count compare against the same stronger domains: one index
+        // for them all (five recipients at army.mil from example.org built it five times). With
+        // at most MessageContext.maximumAddresses header addresses there are few distinct counts.
+        var lookalikeIndexes: [StrongerKey: Classifier?] = [:]
         var result = verdicts.map { verdict in
             let (reasons, real) = oddOneOut(verdict, references: references, indexes: &lookalikeIndexes)
             return verdict.adding(reasons, suspectedDomain: real)
         }
+        // Display names by address, once per message rather than a pass over every mailbox for
+        // each recipient.
+        var displayNames: [EmailAddress: [String]] = [:]
+        for mailbox in context.recipients where !mailbox.displayName.isEmpty {
+            if let address = mailbox.address { displayNames[address, default: []].append(mailbox.displayName) }
+        }
         result = result.map { verdict in
-            let (reasons, named) = displayNameReasons(verdict, context: context)
+            let (reasons, named) = displayNameReasons(verdict, displayNames: displayNames)
             return verdict.adding(reasons, suspectedDomain: named?.domain, namedAddress: named)
         }
         var replyTo: [RecipientVerdict] = []
@@ -65,6 +72,17 @@ extension Classifier {
     struct References {
         var counts: [String: Int] = [:]
         var senders: Set<String> = []
+        /// Every domain of `counts` and `senders`, sorted: computed once per message.
+        var sorted: [String] = []
+        /// The sorted domains by their registrable domain.
+        var byRegistrable: [String: [String]] = [:]
+    }
+
+    /// What a set of stronger domains depends on: the recipient's own count, and its own domain
+    /// when that is a sender's (then left out).
+    struct StrongerKey: Hashable {
+        let count: Int
+        let excludedSender: String?
     }
 
     private func referenceDomains(_ verdicts: [RecipientVerdict], context: MessageContext) -> References {
@@ -80,36 +98,43 @@ extension Classifier {
         for address in [context.sender].compactMap({ $0 }) + context.from.compactMap(\.address) where !address.isAddressLiteral {
             references.senders.insert(address.domain)
         }
+        references.sorted = references.senders.union(references.counts.keys).sorted()
+        for domain in references.sorted {
+            references.byRegistrable[suffixes.registrableDomain(of: domain) ?? domain, default: []].append(domain)
+        }
         return references
     }
 
     /// - Parameter indexes: classifiers already built in this message, by protected domains.
     private func oddOneOut(
-        _ verdict: RecipientVerdict, references: References, indexes: inout [[String]: Classifier]
+        _ verdict: RecipientVerdict, references: References, indexes: inout [StrongerKey: Classifier?]
     ) -> ([Reason], String?) {
         guard let address = verdict.address, !address.isAddressLiteral else { return ([], nil) }
         let own = address.domain
-        let all = references.senders.union(references.counts.keys).filter { $0 != own }
         if verdict.isReportOnly { return ([], nil) }
         if verdict.level > .none, let suspected = verdict.suspectedDomain {
             let wanted = suffixes.registrableDomain(of: suspected) ?? suspected
-            guard let real = all.sorted().first(where: { (suffixes.registrableDomain(of: $0) ?? $0) == wanted }) else { return ([], nil) }
+            guard let real = references.byRegistrable[wanted]?.first(where: { $0 != own }) else { return ([], nil) }
             let who = references.senders.contains(real) ? "the sender is" : "other recipients are"
             return ([Reason(rule: .oddOneOut, score: Self.raisedScore(verdict.score), explanation: "\(who) at \(real): one level higher")], nil)
         }
         guard verdict.level == .none, !verdict.hasNote else { return ([], nil) }
         // Unflagged: does it look like a domain more of this message's addresses use?
         let ownCount = references.counts[own] ?? 0
-        let stronger = all.filter { references.senders.contains($0) || (references.counts[$0] ?? 0) > ownCount }
-        guard !stronger.isEmpty else { return ([], nil) }
-        let domains = stronger.sorted()
-        let local: Classifier
-        if let built = indexes[domains] {
+        let key = StrongerKey(count: ownCount, excludedSender: references.senders.contains(own) ? own : nil)
+        let local: Classifier?
+        if let built = indexes[key] {
             local = built
         } else {
-            local = Classifier(protectedDomains: domains, trustedDomains: [], suffixes: suffixes, confusables: confusables)
-            indexes[domains] = local
+            // Sorted already: `references.sorted` filtered. The same for every recipient with
+            // this key: another recipient's own domain is never stronger than itself.
+            let domains = references.sorted.filter {
+                $0 != own && (references.senders.contains($0) || (references.counts[$0] ?? 0) > ownCount)
+            }
+            local = domains.isEmpty ? nil : Classifier(protectedDomains: domains, trustedDomains: [], suffixes: suffixes, confusables: confusables)
+            indexes[key] = local
         }
+        guard let local else { return ([], nil) }
         let lookalike = local.classify(address)
         guard lookalike.level > .none, let real = lookalike.suspectedDomain, let first = lookalike.reasons.first else { return ([], nil) }
         let who = references.senders.contains(real) ? "the sender is" : "the other recipients are"
@@ -117,13 +142,14 @@ extension Classifier {
     }
 
     /// Reasons from display names attached to this recipient in To, Cc or Bcc.
-    private func displayNameReasons(_ verdict: RecipientVerdict, context: MessageContext) -> ([Reason], EmailAddress?) {
+    /// - Parameter displayNames: the non-empty display names of To, Cc and Bcc, by address.
+    private func displayNameReasons(_ verdict: RecipientVerdict, displayNames: [EmailAddress: [String]]) -> ([Reason], EmailAddress?) {
         guard let address = verdict.address, !address.isAddressLiteral else { return ([], nil) }
-        for mailbox in context.recipients where mailbox.address == address && !mailbox.displayName.isEmpty {
-            for (domain, named) in namedDomains(in: mailbox.displayName) where !Self.isSame(address.domain, orUnder: domain) {
+        for displayName in displayNames[address] ?? [] {
+            for (domain, named) in namedDomains(in: displayName) where !Self.isSame(address.domain, orUnder: domain) {
                 let local = Classifier(protectedDomains: [domain], trustedDomains: [], suffixes: suffixes, confusables: confusables)
                 let lookalike = local.classify(address)
-                let quoted = "\"\(mailbox.displayName)\""
+                let quoted = "\"\(displayName)\""
                 if lookalike.level > .none {
                     let suggestion = named ?? (address.localPart.isEmpty ? nil : address.replacingDomain(with: domain))
                     return ([Reason(rule: .displayName, score: 0.9, explanation: "the display name \(quoted) names \(named?.description ?? domain), which \(address.domain) looks like")], suggestion)

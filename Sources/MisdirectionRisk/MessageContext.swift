@@ -13,6 +13,16 @@ public struct MessageContext: Sendable, Hashable {
     public var markings: [String] = []
     /// Why the message is taken to carry attachments, when it is.
     public var attachmentHint: String?
+    /// True when header mailboxes were left out because ``maximumAddresses`` were read.
+    public var addressesLimited = false
+
+    /// At most this many mailboxes of From, Reply-To, To, Cc and Bcc are read, in header order:
+    /// end of message compares every recipient with them, so a message naming 100,000 addresses
+    /// must not cost 100 times one naming 1,000.
+    public static let maximumAddresses = 1_000
+    /// Of each header field, only the first this many bytes are read (Postfix itself keeps at
+    /// most 100 KiB of a header field by default).
+    public static let maximumFieldBytes = 64 * 1024
 
     public init(sender: EmailAddress? = nil) {
         self.sender = sender
@@ -24,18 +34,37 @@ public struct MessageContext: Sendable, Hashable {
     ///   - envelopeSender: MAIL FROM, when known.
     public init(headers: [(name: String, value: String)], envelopeSender: EmailAddress?) {
         self.init(sender: envelopeSender)
-        for (rawName, folded) in headers {
+        var room = Self.maximumAddresses
+        /// The mailboxes of an address field, within what is left of the budget.
+        func mailboxes(_ value: String) -> [HeaderAddress] {
+            guard room > 0 else {
+                addressesLimited = true
+                return []
+            }
+            let all = HeaderAddress.parseList(value)
+            if all.count > room { addressesLimited = true }
+            let kept = all.prefix(room)
+            room -= kept.count
+            return Array(kept)
+        }
+        for (rawName, whole) in headers {
+            let name = rawName.lowercased()
+            if room == 0, ["to", "cc", "bcc", "from", "reply-to"].contains(name) {
+                addressesLimited = true
+                continue
+            }
+            let folded = whole.utf8.count > Self.maximumFieldBytes
+                ? String(decoding: whole.utf8.prefix(Self.maximumFieldBytes), as: UTF8.self) : whole
             // Unfolded (RFC 5322 2.2.3): the MTA passes a folded value with its line breaks,
             // which must not reach an explanation, and from there a reply or a log line.
             let value = String(String.UnicodeScalarView(folded.unicodeScalars.filter { $0 != "\r" && $0 != "\n" }))
-            let name = rawName.lowercased()
             switch name {
             case "to", "cc", "bcc":
-                recipients += HeaderAddress.parseList(value)
+                recipients += mailboxes(value)
             case "from":
-                from += HeaderAddress.parseList(value)
+                from += mailboxes(value)
             case "reply-to":
-                replyTo += HeaderAddress.parseList(value)
+                replyTo += mailboxes(value)
             case "content-type":
                 if value.lowercased().trimmingSpaces.hasPrefix("multipart/mixed") {
                     attachmentHint = "multipart/mixed"
@@ -70,6 +99,7 @@ public enum Sensitivity {
     /// The marking a header carries, described with where it was found; nil for none.
     public static func marking(header: String, value: String) -> String? {
         let name = header.lowercased()
+        guard name == "subject" || name == "msip_labels" || name == "sensitivity" || markingHeaders.contains(name) else { return nil }
         let upper = value.uppercased()
         if name == "subject" {
             return subjectMarking(value).map { "\($0) in Subject" }

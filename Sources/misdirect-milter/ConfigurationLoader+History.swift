@@ -77,7 +77,9 @@ extension NodeReader {
 
     private func postgresqlSettings(_ node: Node, key: String) throws(ConfigurationError) -> PostgresCorrespondentStore.Settings {
         var settings = PostgresCorrespondentStore.Settings()
-        let known = ["host", "port", "user", "database", "password_file", "tls"]
+        let known = ["host", "port", "user", "database", "password_file", "tls", "ca_file", "client_certificate", "client_key"]
+        var certificateNode: Node?
+        var keyFileNode: Node?
         for (keyNode, value) in try mapping(node, key: key) {
             let name = try string(keyNode, key: key)
             let path = "\(key).\(name)"
@@ -94,6 +96,7 @@ extension NodeReader {
                 settings.database = try string(value, key: path)
             case "password_file":
                 let file = try absolutePath(value, key: path, example: "/etc/misdirect-milter/postgresql-password")
+                try refuseLoosePermissions(file, value, key: path)
                 guard let data = FileManager.default.contents(atPath: file) else {
                     throw error(value, key: path, "cannot read \(file)")
                 }
@@ -103,14 +106,48 @@ extension NodeReader {
             case "tls":
                 let text = try string(value, key: path)
                 guard let mode = PostgresCorrespondentStore.TLSMode(rawValue: text) else {
-                    throw error(value, key: path, "unknown value \"\(text)\"; expected disable, prefer or require")
+                    throw error(value, key: path, "unknown value \"\(text)\"; expected require (the default), prefer or disable")
                 }
                 settings.tls = mode
+            case "ca_file":
+                let file = try absolutePath(value, key: path, example: "/etc/misdirect-milter/postgresql-ca.pem")
+                if let problem = PostgresCorrespondentStore.certificateProblem(file) { throw error(value, key: path, problem) }
+                settings.caFile = file
+            case "client_certificate":
+                let file = try absolutePath(value, key: path, example: "/etc/misdirect-milter/postgresql-client.pem")
+                if let problem = PostgresCorrespondentStore.certificateProblem(file) { throw error(value, key: path, problem) }
+                settings.clientCertificate = file
+                certificateNode = value
+            case "client_key":
+                let file = try absolutePath(value, key: path, example: "/etc/misdirect-milter/postgresql-client.key")
+                try refuseLoosePermissions(file, value, key: path)
+                if let problem = PostgresCorrespondentStore.privateKeyProblem(file) { throw error(value, key: path, problem) }
+                settings.clientKey = file
+                keyFileNode = value
             default:
                 throw error(keyNode, key: path, "unknown key\(ConfigurationLoader.suggestion(for: name, among: known))")
             }
         }
+        if let certificateNode, keyFileNode == nil {
+            throw error(certificateNode, key: "\(key).client_certificate", "needs client_key, the certificate's private key")
+        }
+        if let keyFileNode, certificateNode == nil {
+            throw error(keyFileNode, key: "\(key).client_key", "needs client_certificate, the key's certificate")
+        }
         return settings
+    }
+
+    /// Refuses a secret file that its group or others may read or write: a password or key
+    /// anyone else on the host can read is no secret (libpq refuses them too).
+    private func refuseLoosePermissions(_ file: String, _ node: Node, key: String) throws(ConfigurationError) {
+        var status = stat()
+        guard stat(file, &status) == 0 else {
+            throw error(node, key: key, "cannot read \(file): \(String(cString: strerror(errno)))")
+        }
+        let mode = status.st_mode & 0o777
+        guard mode & 0o077 == 0 else {
+            throw error(node, key: key, "\(file) is mode \(String(mode, radix: 8)), open to its group or others; make it 600, owned by the user the milter runs as")
+        }
     }
 
     private func threshold(_ node: Node, key: String) throws(ConfigurationError) -> EstablishedThreshold {

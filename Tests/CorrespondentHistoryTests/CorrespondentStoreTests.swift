@@ -110,4 +110,20 @@ struct CorrespondentStoreTests {
             #expect(facts["both.com"]?.firstDay == 20)
         }
     }
+
+    @Test("a PostgreSQL history whose schema a newer version migrated is refused, not written")
+    func newerSchemaRefused() async throws {
+        try await withStore(.postgresql) { _, fixture in
+            _ = try SharedPostgres.get().sql(
+                "UPDATE misdirect_meta SET value = '99' WHERE key = 'schema_version'", database: fixture.location)
+            let newer = try fixture.open()
+            do {
+                try await newer.prepare()
+                Issue.record("prepared a history of schema version 99")
+            } catch let error as StoreError {
+                #expect(error.description.contains("schema is version 99, newer than this misdirect-milter's"), "\(error)")
+            }
+            await newer.close()
+        }
+    }
 }

@@ -77,7 +77,7 @@ struct CommandLineTests {
     func configCheck() throws {
         let good = try Command.run(MilterProcess.binary, ["config", "check", "--config", Self.config])
         #expect(good.status == 0)
-        #expect(good.stdout == "\(Self.config): OK; socket inet:8897@127.0.0.1 (Postfix: inet:127.0.0.1:8897), mode enforce, 3 protected, 0 trusted, log syslog, history sqlite /var/lib/misdirect-milter/history.sqlite\n")
+        #expect(good.stdout == "\(Self.config): OK; socket unix:/var/spool/postfix/misdirect-milter/misdirect-milter.sock (Postfix: unix:/var/spool/postfix/misdirect-milter/misdirect-milter.sock), mode enforce, 3 protected, 0 trusted, log syslog, history sqlite /var/lib/misdirect-milter/history.sqlite\n")
         let path = FileManager.default.temporaryDirectory.path + "/bad-\(UUID().uuidString).yml"
         try "protected: [mil]\nmetrics_listen: 0.0.0.0:9897\n".write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -154,7 +154,7 @@ struct TCPNegotiationTests {
     @Test("over TCP DATA is negotiated and answered with continue; on a unix socket it is skipped")
     func dataOverTCP() throws {
         let env = try environment()
-        let tcpSocket = env.milters[.packaged]!.socket
+        let tcpSocket = env.milters[.tcp]!.socket
         let port = try #require(UInt16(tcpSocket.dropFirst("inet:".count).prefix { $0 != "@" }), "\(tcpSocket)")
         let tcp = try MTAConnection(tcpPort: port)
         let overTCP = try tcp.negotiate()

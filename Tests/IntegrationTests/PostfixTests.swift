@@ -28,6 +28,41 @@ struct PostfixTests {
         #expect(risk["mode"] == "enforce")
     }
 
+    @Test("the packaged configuration listens on a unix socket of group postfix, mode 660, in a directory only postfix's group can enter")
+    func packagedSocketPermissions() throws {
+        let env = try environment()
+        let socket = env.milters[.packaged]!.socket
+        #expect(socket.hasPrefix("unix:"), "the packaged default must not be TCP, which every local user can reach: \(socket)")
+        let path = String(socket.dropFirst("unix:".count))
+        let postfixGroup = try #require(getgrnam("postfix")).pointee.gr_gid
+        var file = stat()
+        try #require(lstat(path, &file) == 0, "\(path): \(String(cString: strerror(errno)))")
+        #expect(file.st_mode & S_IFMT == S_IFSOCK)
+        #expect(file.st_mode & 0o7777 == 0o660, "mode \(String(file.st_mode & 0o7777, radix: 8))")
+        #expect(file.st_gid == postfixGroup)
+        // The installed package's directories (CI, after dpkg -i).
+        guard PostfixEnvironment.installedConfigPath != nil else { return }
+        #expect(path == "/var/spool/postfix/misdirect-milter/misdirect-milter.sock")
+        let user = try #require(getpwnam("misdirect-milter")).pointee
+        var directory = stat()
+        try #require(stat("/var/spool/postfix/misdirect-milter", &directory) == 0)
+        #expect(directory.st_uid == user.pw_uid)
+        #expect(directory.st_gid == postfixGroup)
+        #expect(directory.st_mode & 0o7777 == 0o2750, "mode \(String(directory.st_mode & 0o7777, radix: 8))")
+        // The history is the milter's alone: not Postfix's group, not the milter's group.
+        var state = stat()
+        try #require(stat("/var/lib/misdirect-milter", &state) == 0)
+        #expect(state.st_uid == user.pw_uid)
+        #expect(state.st_mode & 0o077 == 0, "mode \(String(state.st_mode & 0o7777, radix: 8))")
+    }
+
+    @Test("the packaged configuration over TCP (inet:HOST:PORT in main.cf) refuses someone@army.ml too")
+    func packagedOverTCPRejectsArmyML() throws {
+        let env = try environment()
+        let transcript = try env.send(via: .tcp, to: ["someone@army.ml"], subject: PostfixEnvironment.uniqueSubject("tcp reject"))
+        #expect(transcript.reply(to: "someone@army.ml")?.code == 550, "\(transcript.raw)")
+    }
+
     @Test("one bad recipient is refused while the good one of the same message is delivered")
     func mixedRecipients() throws {
         let env = try environment()

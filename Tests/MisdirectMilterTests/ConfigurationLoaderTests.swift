@@ -56,6 +56,11 @@ struct ConfigurationLoaderTests {
         #expect(Set(["mil", "gov", "gov.uk"]).isSubset(of: configuration.protectedDomains))
         #expect(configuration.mode == .enforce)
         #expect(configuration.actions[.high] == .reject)
+        // A unix socket only Postfix's group reaches: over TCP every local user could fake
+        // an authenticated sender.
+        #expect(configuration.socket == .unix(path: "/var/spool/postfix/misdirect-milter/misdirect-milter.sock"))
+        #expect(configuration.socketMode == 0o660)
+        #expect(configuration.socketGroup == "postfix")
     }
 
     static let packagedPath: String = {

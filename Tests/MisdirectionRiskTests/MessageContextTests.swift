@@ -19,6 +19,31 @@ struct HeaderAddressTests {
     }
 }
 
+/// End of message compares every recipient with the header's addresses: what it reads is capped.
+struct HeaderCapTests {
+    @Test("reads at most 1,000 header mailboxes, the first in header order, and says it left some out")
+    func addressCap() {
+        var headers: [(name: String, value: String)] = [("From", "Alice <alice@army.mil>")]
+        for field in 0..<100 {
+            headers.append(("To", (0..<1_000).map { "u\(field * 1_000 + $0)@d\($0 % 300).example" }.joined(separator: ", ")))
+        }
+        headers.append(("Reply-To", "r@army.ml"))
+        let context = MessageContext(headers: headers, envelopeSender: nil)
+        #expect(context.from.count + context.recipients.count + context.replyTo.count == MessageContext.maximumAddresses)
+        #expect(context.recipients.first?.address?.description == "u0@d0.example")
+        #expect(context.replyTo.isEmpty, "the Reply-To after 100,000 addresses is past the cap")
+        #expect(context.addressesLimited)
+        #expect(!MessageContext(headers: [("To", "a@b.example, c@d.example")], envelopeSender: nil).addressesLimited)
+    }
+
+    @Test("reads only the first 64 KiB of a header field")
+    func fieldCap() {
+        let padding = String(repeating: "x ", count: MessageContext.maximumFieldBytes / 2)
+        #expect(MessageContext(headers: [("Subject", "SECRET " + padding)], envelopeSender: nil).markings == ["SECRET in Subject"])
+        #expect(MessageContext(headers: [("Subject", padding + " SECRET")], envelopeSender: nil).markings.isEmpty)
+    }
+}
+
 struct SensitivityTests {
     @Test("finds protective markings in the Subject and marking headers", arguments: [
         ("Subject", "[OFFICIAL-SENSITIVE] Exercise plans", "OFFICIAL-SENSITIVE in Subject"),

@@ -12,10 +12,14 @@ public final class PrivatePostgres: @unchecked Sendable {
     public let directory: String
     public let port: UInt16
     private let bin: String
+    /// `-c` settings beyond the usual ones (TLS).
+    private var extraOptions = ""
     private var data: String { directory + "/data" }
 
-    /// Creates and starts the server.
-    public init() throws {
+    /// Creates and starts the server; with `tls`, a PEM certificate and key, it also offers TLS
+    /// (`ssl = on`) on its TCP port; with `clientCA` too, TCP clients must use TLS and show a
+    /// certificate that CA signed (`hostssl … clientcert=verify-ca`).
+    public init(tls: (certificate: String, key: String)? = nil, clientCA: String? = nil) throws {
         guard getuid() == 0 else { throw Failure(description: "the PostgreSQL tests run a private server as user postgres and need root") }
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
         guard let version = versions.compactMap(Int.init).max() else {
@@ -27,6 +31,23 @@ public final class PrivatePostgres: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try Self.run("/bin/chown", ["postgres:postgres", directory])
         try asPostgres("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--no-instructions"])
+        if let tls {
+            // The server refuses a key its group or others can read.
+            let files = [("server.pem", tls.certificate), ("server.key", tls.key)] + (clientCA.map { [("client-ca.pem", $0)] } ?? [])
+            for (name, text) in files {
+                let path = "\(directory)/\(name)"
+                guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+                    throw Failure(description: "cannot write \(path)")
+                }
+                try Self.run("/bin/chown", ["postgres:postgres", path])
+            }
+            extraOptions = " -c ssl=on -c ssl_cert_file=\(directory)/server.pem -c ssl_key_file=\(directory)/server.key"
+            if clientCA != nil {
+                extraOptions += " -c ssl_ca_file=\(directory)/client-ca.pem"
+                let hba = "local all all trust\nhostssl all all 127.0.0.1/32 trust clientcert=verify-ca\n"
+                try hba.write(toFile: "\(data)/pg_hba.conf", atomically: false, encoding: .utf8)
+            }
+        }
         try start()
     }
 
@@ -36,7 +57,7 @@ public final class PrivatePostgres: @unchecked Sendable {
         // WAL written to the kernel survives SIGKILL. synchronous_commit stays on: with it off
         // the server acknowledges a commit before writing its WAL, and kill9() would then lose
         // a write the client was told had succeeded.
-        let options = "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+        let options = "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off" + extraOptions
         try asPostgres("pg_ctl", ["-D", data, "-l", directory + "/server.log", "-o", options, "-w", "-t", "60", "start"])
     }
 

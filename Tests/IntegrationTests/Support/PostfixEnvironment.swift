@@ -8,8 +8,11 @@ import Testing
 final class PostfixEnvironment: Sendable {
     /// The milter configurations served, each behind its own smtpd port.
     enum Profile: String, CaseIterable {
-        /// The packaged default configuration, unchanged (TCP on 127.0.0.1:8897).
+        /// The packaged default configuration, unchanged: a unix socket, the installed package's
+        /// own path when `MISDIRECT_TEST_PACKAGED_CONFIG` is set, else one in the test's directory.
         case packaged
+        /// The packaged configuration on TCP at a free loopback port instead.
+        case tcp
         /// Enforce; high → reject, medium → tempfail. Serves metrics.
         case enforce
         /// Enforce; high → tag. Logs to syslog (a datagram socket the environment reads).
@@ -50,7 +53,7 @@ final class PostfixEnvironment: Sendable {
         }
 
         /// The profiles of the main suite.
-        static let standard: [Profile] = [.packaged, .enforce, .tag, .logOnly, .quarantine, .reload, .lifecycle, .faults, .supervised, .lookAlikes]
+        static let standard: [Profile] = [.packaged, .tcp, .enforce, .tag, .logOnly, .quarantine, .reload, .lifecycle, .faults, .supervised, .lookAlikes]
         /// The profiles of the history suite, with a private PostgreSQL server.
         static let history: [Profile] = [.historySQLite, .historyA, .historyB]
     }
@@ -91,7 +94,7 @@ final class PostfixEnvironment: Sendable {
     ) -> String? {
         let base = Self.protectedDomains
         switch profile {
-        case .packaged: return nil
+        case .packaged, .tcp: return nil
         case .enforce:
             return base + "log_target: stderr\nactions: {medium: tempfail, high: reject}\nmetrics_listen: 127.0.0.1:\(metricsPort)\n"
         case .tag:
@@ -150,21 +153,35 @@ final class PostfixEnvironment: Sendable {
         "log_target: json\nactions: {medium: tempfail, high: \(high)}\n"
     }
 
+    /// The installed configuration CI tests (the .deb's /etc file), if any.
+    static var installedConfigPath: String? { ProcessInfo.processInfo.environment["MISDIRECT_TEST_PACKAGED_CONFIG"] }
+
     /// The packaged configuration as shipped: the source tree's, or the installed one named by
-    /// `MISDIRECT_TEST_PACKAGED_CONFIG` (CI points it at the .deb's /etc file). Several checkouts
-    /// testing on one machine can set `MISDIRECT_TEST_PACKAGED_PORT` to move it off 8897; its
-    /// history's state directory moves into the test's directory; nothing else changes.
-    static func packagedMilter(root: String) throws -> MilterProcess {
-        let source = ProcessInfo.processInfo.environment["MISDIRECT_TEST_PACKAGED_CONFIG"] ?? packagedConfigPath
-        let port = ProcessInfo.processInfo.environment["MISDIRECT_TEST_PACKAGED_PORT"] ?? "\(8897)"
-        let socket = "inet:\(port)@127.0.0.1"
+    /// `MISDIRECT_TEST_PACKAGED_CONFIG`. The installed one keeps its socket (the package's
+    /// directory under /var/spool/postfix); the source tree's moves into the test's directory, so
+    /// checkouts testing side by side do not share it. `tcp` replaces the socket with one on a
+    /// loopback port. Its history's state directory moves into the test's directory; nothing else
+    /// changes.
+    static func packagedMilter(root: String, tcpPort: UInt16? = nil) throws -> MilterProcess {
+        let text = try String(contentsOfFile: installedConfigPath ?? packagedConfigPath, encoding: .utf8)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard let socketLine = lines.firstIndex(where: { $0.hasPrefix("socket: ") }) else {
+            throw Command.Failure(description: "no socket: line in the packaged configuration")
+        }
+        var socket = String(lines[socketLine].dropFirst("socket: ".count))
+        if let tcpPort {
+            socket = "inet:\(tcpPort)@127.0.0.1"
+        } else if installedConfigPath == nil {
+            socket = "unix:\(root)/packaged.sock"
+        }
+        lines[socketLine] = "socket: \(socket)"
         // Its history goes to the test's own directory, not the machine's /var/lib.
-        let text = try String(contentsOfFile: source, encoding: .utf8)
-            .replacingOccurrences(of: "\nsocket: inet:8897@127.0.0.1\n", with: "\nsocket: \(socket)\n")
-            .replacingOccurrences(of: "\n  state_directory: /var/lib/misdirect-milter\n", with: "\n  state_directory: \(root)/state-packaged\n")
-        let path = "\(root)/packaged.yml"
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return try MilterProcess(name: "packaged", root: root, socket: socket, configuration: nil, configPath: path)
+        let configuration = lines.joined(separator: "\n")
+            .replacingOccurrences(of: "\n  state_directory: /var/lib/misdirect-milter\n", with: "\n  state_directory: \(root)/state-\(tcpPort == nil ? "packaged" : "tcp")\n")
+        let name = tcpPort == nil ? Profile.packaged.rawValue : Profile.tcp.rawValue
+        let path = "\(root)/\(name).yml"
+        try configuration.write(toFile: path, atomically: true, encoding: .utf8)
+        return try MilterProcess(name: name, root: root, socket: socket, configuration: nil, configPath: path)
     }
 
     static var packagedConfigPath: String {
@@ -188,13 +205,14 @@ final class PostfixEnvironment: Sendable {
         syslog = try SyslogReceiver(path: root + "/syslog.sock")
         postgres = profiles.contains(.historyA) ? try PrivatePostgres() : nil
         var milters: [Profile: MilterProcess] = [:]
-        for profile in profiles where profile != .packaged {
+        for profile in profiles where profile != .packaged && profile != .tcp {
             milters[profile] = try MilterProcess(
                 name: profile.rawValue, root: root, socket: "unix:\(root)/\(profile.rawValue).sock",
                 configuration: Self.configuration(
                     for: profile, root: root, ports: ports, metricsPort: metricsPort, quarantineMetricsPort: quarantineMetricsPort, syslogPath: syslog.path, postgresPort: postgres?.port))
         }
         if profiles.contains(.packaged) { milters[.packaged] = try Self.packagedMilter(root: root) }
+        if profiles.contains(.tcp) { milters[.tcp] = try Self.packagedMilter(root: root, tcpPort: try Loopback.freePort()) }
         self.milters = milters
         sink = SmtpSink(port: try Loopback.freePort(), directory: root + "/sink")
         postfix = PostfixInstance(
@@ -259,8 +277,8 @@ final class PostfixEnvironment: Sendable {
 }
 
 /// Gives the suite it is applied to the shared ``PostfixEnvironment`` for its profiles: suites
-/// run in parallel, and the packaged profile's fixed port allows only one environment with it
-/// at a time.
+/// run in parallel, and the installed package's fixed socket allows only one environment with
+/// the packaged profile at a time.
 struct PostfixEnvironmentTrait: SuiteTrait, TestScoping {
     let profiles: [PostfixEnvironment.Profile]
     var isRecursive: Bool { false }

@@ -74,7 +74,7 @@ final class Recorder: Sendable {
     }
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct HistoryServiceTests {
     /// A service whose store calls time out after `timeout`: long, so a loaded machine never
     /// trips it, except in the test of a store that never answers.

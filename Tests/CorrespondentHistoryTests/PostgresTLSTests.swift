@@ -91,7 +91,7 @@ struct PostgresTLSTests {
     /// deadline ends a refusal: checks expected to fail use a short one, after a check on the
     /// same server that connected (a busy machine may make them pass wrongly, never fail).
     static func connects(
-        to server: PrivatePostgres, within: Duration = .seconds(60), _ configure: (inout PostgresCorrespondentStore.Settings) -> Void
+        to server: PrivatePostgres, within: Duration = .seconds(180), _ configure: (inout PostgresCorrespondentStore.Settings) -> Void
     ) async -> Bool {
         var settings = PostgresCorrespondentStore.Settings()
         settings.host = "127.0.0.1"

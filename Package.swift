@@ -105,7 +105,7 @@ let package = Package(
         .testTarget(name: "CorrespondentHistoryTests", dependencies: ["CorrespondentHistory", "MisdirectionRisk", "PostgresHarness"]),
         .testTarget(
             name: "MisdirectMilterTests",
-            dependencies: ["misdirect-milter", "MisdirectionRisk"]
+            dependencies: ["misdirect-milter", "MisdirectionRisk", "PostgresHarness"]
         ),
         // Runs the built binary inside a real Postfix on loopback. Needs root, postfix, swaks.
         .testTarget(name: "IntegrationTests", dependencies: ["MTADriver", "PostgresHarness"]),

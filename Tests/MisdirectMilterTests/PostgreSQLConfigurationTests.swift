@@ -1,5 +1,6 @@
 import CorrespondentHistory
 import Foundation
+import PostgresHarness
 import Testing
 
 @testable import misdirect_milter
@@ -7,30 +8,6 @@ import Testing
 /// `history.postgresql`: TLS by default, its files, and secrets nobody else may read.
 @Suite
 struct PostgreSQLConfigurationTests {
-    /// A self-signed certificate and its key (P-256, valid until 2126), for files that must parse.
-    static let certificate = """
-        -----BEGIN CERTIFICATE-----
-        MIIBiTCCAS+gAwIBAgIUHB5mFl7e8gl3mIFv8tOjulgvsLIwCgYIKoZIzj0EAwIw
-        GTEXMBUGA1UEAwwObWlzZGlyZWN0LXRlc3QwIBcNMjYxMjA1MDgwMTM4WhgPMjEy
-        NjExMTEwODAxMzhaMBkxFzAVBgNVBAMMDm1pc2RpcmVjdC10ZXN0MFkwEwYHKoZI
-        zj0CAQYIKoZIzj0DAQcDQgAETK5RfvNwMeq8poV2d+dwhlSUh9SE45AQriMygkJH
-        1u1V9eP1/WD/b93qvvUu0MUbOUuPmDr6GlRBAU4fcQGqfaNTMFEwHQYDVR0OBBYE
-        FD7BVeQySKgv03pLFuD7/N6tybNuMB8GA1UdIwQYMBaAFD7BVeQySKgv03pLFuD7
-        /N6tybNuMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIgUPvZHFxf
-        8LflBn8QMDqeCJyUiN6B/UbjiIxyQT6sWv4CIQDzZB+AohOslx1bOfCezIrTSSVO
-        zYB/3j2sKzO/DAd0DA==
-        -----END CERTIFICATE-----
-
-        """
-    static let key = """
-        -----BEGIN PRIVATE KEY-----
-        MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgOc3qxd6Myb+oTSX1
-        c0zCfe8uZpzMTUuwIGuojHsiyHahRANCAARMrlF+83Ax6rymhXZ353CGVJSH1ITj
-        kBCuIzKCQkfW7VX14/X9YP9v3eq+9S7QxRs5S4+YOvoaVEEBTh9xAap9
-        -----END PRIVATE KEY-----
-
-        """
-
     /// A directory of its own for each test's files.
     let directory: String = {
         let path = FileManager.default.temporaryDirectory.path + "/pg-config-\(UUID().uuidString)"
@@ -73,9 +50,9 @@ struct PostgreSQLConfigurationTests {
 
     @Test("ca_file and a client certificate with its key are read; each bad file names its key")
     func certificates() throws {
-        let ca = write("ca.pem", Self.certificate, mode: 0o644)
-        let certificate = write("client.pem", Self.certificate, mode: 0o644)
-        let key = write("client.key", Self.key, mode: 0o600)
+        let ca = write("ca.pem", TestCertificates.ca, mode: 0o644)
+        let certificate = write("client.pem", TestCertificates.clientCertificate, mode: 0o644)
+        let key = write("client.key", TestCertificates.clientKey, mode: 0o600)
         let loaded = try settings("{ca_file: \(ca), client_certificate: \(certificate), client_key: \(key)}")
         #expect(loaded.caFile == ca && loaded.clientCertificate == certificate && loaded.clientKey == key)
 
@@ -84,7 +61,7 @@ struct PostgreSQLConfigurationTests {
         Self.expectError("{ca_file: /nonexistent/ca.pem}", "p.yml:3: history.postgresql.ca_file: cannot read PEM certificates from /nonexistent/ca.pem")
         Self.expectError("{client_certificate: \(certificate)}", "p.yml:3: history.postgresql.client_certificate: needs client_key")
         Self.expectError("{client_key: \(key)}", "p.yml:3: history.postgresql.client_key: needs client_certificate")
-        let looseKey = write("loose.key", Self.key, mode: 0o640)
+        let looseKey = write("loose.key", TestCertificates.clientKey, mode: 0o640)
         Self.expectError(
             "{client_certificate: \(certificate), client_key: \(looseKey)}",
             "p.yml:3: history.postgresql.client_key: \(looseKey) is mode 640, open to its group or others")

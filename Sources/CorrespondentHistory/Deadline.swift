@@ -9,22 +9,86 @@ public struct DeadlineExceeded: Error, CustomStringConvertible, Sendable {
 /// Runs `operation` and gives up after `timeout`: the caller gets ``DeadlineExceeded`` at once
 /// and the operation is cancelled, without waiting for it to notice (a store behind a stopped
 /// server may never answer, and a task group would wait for it).
-public func withDeadline<T: Sendable>(_ timeout: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+///
+/// An operation given up on stays in `unanswered` until it ends.
+public func withDeadline<T: Sendable>(
+    _ timeout: Duration, unanswered: UnansweredCalls = .shared, _ operation: @escaping @Sendable () async throws -> T
+) async throws -> T {
     let gate = Gate<T>()
+    let call = unanswered.newID()
     return try await withCheckedThrowingContinuation { continuation in
         gate.arm(continuation)
         let work = Task {
+            let answered: Bool
             do {
-                gate.finish(.success(try await operation()))
+                answered = gate.finish(.success(try await operation()))
             } catch {
-                gate.finish(.failure(error))
+                answered = gate.finish(.failure(error))
             }
+            // Too late: the caller was already given DeadlineExceeded.
+            if !answered { unanswered.ended(call) }
         }
         let timer = Task {
             try? await Task.sleep(for: timeout)
-            if gate.finish(.failure(DeadlineExceeded(timeout: timeout))) { work.cancel() }
+            if gate.finish(.failure(DeadlineExceeded(timeout: timeout))) {
+                unanswered.abandoned(call, work)
+                work.cancel()
+            }
         }
         gate.onFinish { timer.cancel() }
+    }
+}
+
+/// Store calls that ``withDeadline`` gave up on and that have not ended yet.
+///
+/// Most end later with an error, when the connection to the stopped server is closed. Some
+/// never end: postgres-nio 1.33 writes a query to its channel without a promise, so a query
+/// sent on a connection that has just been closed is never answered, and the task waiting for
+/// it waits forever (seen when the server is killed while frozen, HistoryTests/databaseOutage).
+/// Keeping their tasks here bounds what they hold and lets ``count`` say how many there are,
+/// instead of leaving them unreachable. Only the newest ``limit`` are kept.
+public final class UnansweredCalls: Sendable {
+    public static let shared = UnansweredCalls()
+    /// How many abandoned calls are kept.
+    public static let limit = 256
+
+    private struct State {
+        var next: UInt64 = 0
+        var tasks: [UInt64: Task<Void, Never>] = [:]
+        /// Ended before they were recorded as abandoned (the race of a late answer).
+        var endedEarly: Set<UInt64> = []
+    }
+
+    private let state = LockedValue(State())
+
+    public init() {}
+
+    /// Abandoned calls still waiting for an answer.
+    public var count: Int { state.withLock { $0.tasks.count } }
+
+    func newID() -> UInt64 {
+        state.withLock { state in
+            state.next &+= 1
+            return state.next
+        }
+    }
+
+    /// The deadline passed first: `task` is kept until ``ended(_:)``.
+    func abandoned(_ id: UInt64, _ task: Task<Void, Never>) {
+        state.withLock { state in
+            if state.endedEarly.remove(id) != nil { return }
+            if state.tasks.count >= Self.limit, let oldest = state.tasks.keys.min() {
+                state.tasks[oldest] = nil
+            }
+            state.tasks[id] = task
+        }
+    }
+
+    /// An abandoned call ended (possibly before ``abandoned(_:_:)`` recorded it).
+    func ended(_ id: UInt64) {
+        state.withLock { state in
+            if state.tasks.removeValue(forKey: id) == nil { state.endedEarly.insert(id) }
+        }
     }
 }
 

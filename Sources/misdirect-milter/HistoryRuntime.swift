@@ -81,6 +81,10 @@ final class HistoryRuntime: Sendable {
         } else {
             logger.info("history: queue written")
         }
+        let unanswered = UnansweredCalls.shared.count
+        if unanswered > 0 {
+            logger.warning("history: store calls given up on were never answered", metadata: ["history.unanswered": "\(unanswered)"])
+        }
     }
 
     private static func report(_ event: HistoryService.Event, logger: Logger) {

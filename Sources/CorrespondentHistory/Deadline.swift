@@ -30,9 +30,14 @@ public func withDeadline<T: Sendable>(
         }
         let timer = Task {
             try? await Task.sleep(for: timeout)
+            // Cancelled only once the operation has answered.
+            guard !Task.isCancelled else { return }
+            // Kept before the caller is let go, so that a late end always finds it.
+            unanswered.abandoned(call, work)
             if gate.finish(.failure(DeadlineExceeded(timeout: timeout))) {
-                unanswered.abandoned(call, work)
                 work.cancel()
+            } else {
+                unanswered.ended(call)
             }
         }
         gate.onFinish { timer.cancel() }
@@ -55,8 +60,6 @@ public final class UnansweredCalls: Sendable {
     private struct State {
         var next: UInt64 = 0
         var tasks: [UInt64: Task<Void, Never>] = [:]
-        /// Ended before they were recorded as abandoned (the race of a late answer).
-        var endedEarly: Set<UInt64> = []
     }
 
     private let state = LockedValue(State())
@@ -73,10 +76,9 @@ public final class UnansweredCalls: Sendable {
         }
     }
 
-    /// The deadline passed first: `task` is kept until ``ended(_:)``.
+    /// The deadline passed: `task` is kept until ``ended(_:)``.
     func abandoned(_ id: UInt64, _ task: Task<Void, Never>) {
         state.withLock { state in
-            if state.endedEarly.remove(id) != nil { return }
             if state.tasks.count >= Self.limit, let oldest = state.tasks.keys.min() {
                 state.tasks[oldest] = nil
             }
@@ -84,11 +86,9 @@ public final class UnansweredCalls: Sendable {
         }
     }
 
-    /// An abandoned call ended (possibly before ``abandoned(_:_:)`` recorded it).
+    /// A call recorded by ``abandoned(_:_:)`` ended, or answered before its deadline won.
     func ended(_ id: UInt64) {
-        state.withLock { state in
-            if state.tasks.removeValue(forKey: id) == nil { state.endedEarly.insert(id) }
-        }
+        _ = state.withLock { $0.tasks.removeValue(forKey: id) }
     }
 }
 

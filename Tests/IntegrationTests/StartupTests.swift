@@ -1,4 +1,5 @@
 import Foundation
+import PostgresHarness
 import Testing
 
 /// `serve`'s start-up with real signals and a real sd_notify socket; no MTA needed.
@@ -65,7 +66,7 @@ struct StartupTests {
     }
 
     /// A child started with posix_spawn, every signal unblocked and at its default action, as
-    /// an init system starts a service.
+    /// an init system starts a service, and none of the test process's descriptors.
     final class CleanProcess {
         let pid: pid_t
         private var status: Int32?
@@ -77,6 +78,7 @@ struct StartupTests {
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
+            try SpawnActions.closeInherited(&actions)
             var attributes = posix_spawnattr_t()
             posix_spawnattr_init(&attributes)
             defer { posix_spawnattr_destroy(&attributes) }

@@ -139,7 +139,8 @@ public final class PrivatePostgres: @unchecked Sendable {
 
     /// Runs a program to its end with posix_spawn and waitpid. Not Foundation's Process: it
     /// watches its child through a descriptor the child inherits, and the server `pg_ctl start`
-    /// leaves running keeps that open, so the wait would never end.
+    /// leaves running keeps that open, so the wait would never end. For the same reason the
+    /// child gets none of the test process's other descriptors (``SpawnActions``).
     @discardableResult
     private static func run(_ executable: String, _ arguments: [String]) throws -> String {
         let outputPath = "/tmp/pg-tool-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -150,6 +151,7 @@ public final class PrivatePostgres: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        try SpawnActions.closeInherited(&actions)
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0

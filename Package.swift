@@ -6,12 +6,11 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "misdirect-milter", targets: ["misdirect-milter"]),
-        .executable(name: "misdirect-bench", targets: ["misdirect-bench"]),
-        .executable(name: "misdirect-eval", targets: ["misdirect-eval"]),
-        .executable(name: "misdirect-history-bench", targets: ["misdirect-history-bench"]),
         .library(name: "Milter", targets: ["Milter"]),
         .library(name: "MisdirectionRisk", targets: ["MisdirectionRisk"]),
         .library(name: "CorrespondentHistory", targets: ["CorrespondentHistory"]),
+        // For the fuzz package, which compiles the configuration loader from here.
+        .library(name: "MisdirectMilterKit", targets: ["MisdirectMilterKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -46,9 +45,10 @@ let package = Package(
         .target(name: "CICU", path: "Sources/CICU", linkerSettings: [.linkedLibrary("icui18n"), .linkedLibrary("icuuc")]),
         // Pure logic: addresses, domains, look-alikes, scoring and policy. No I/O.
         .target(name: "MisdirectionRisk", dependencies: ["CIDN2", "CICU"], linkerSettings: [.linkedLibrary("m")]),
-        // Pure parsing of past traffic for `replay`: Postfix log lines, message headers, mbox
-        // framing. No I/O: the executable reads the files.
-        .target(name: "MailHistory", dependencies: ["MisdirectionRisk"]),
+        // Past traffic for `replay` and `history import`: pure parsers of Postfix log lines,
+        // message headers and mbox framing, and the one reader of plain or gzip files they take
+        // their bytes from (ByteSource, the only user of zlib).
+        .target(name: "MailHistory", dependencies: ["MisdirectionRisk", "CZlib"]),
         // The correspondent store (I/O): who the organisation writes to, in SQLite (GRDB) or
         // PostgreSQL (postgres-nio), with the background snapshot and write queue `serve` uses.
         .target(
@@ -67,20 +67,34 @@ let package = Package(
             path: "Sources/CZlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        // Wiring: CLI, configuration, logging, metrics, signals, file I/O for replay.
-        .executableTarget(
-            name: "misdirect-milter",
+        // Everything the commands share: configuration (YAML, located errors), the milter
+        // session, the services `serve` runs beside libmilter (metrics, review notices, history),
+        // logging, and the operations on Postfix's queue. Imported by the executable and tests.
+        .target(
+            name: "MisdirectMilterKit",
             dependencies: [
                 "Milter",
                 "MisdirectionRisk",
                 "MailHistory",
                 "CorrespondentHistory",
-                "CZlib",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        // The command line only: the root command, shared options, one file per subcommand.
+        .executableTarget(
+            name: "misdirect-milter",
+            dependencies: [
+                "MisdirectMilterKit",
+                "Milter",
+                "MisdirectionRisk",
+                "MailHistory",
+                "CorrespondentHistory",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // Release-mode speed benchmark of the classifier against a linear scan (prints a table).
@@ -105,7 +119,7 @@ let package = Package(
         .testTarget(name: "CorrespondentHistoryTests", dependencies: ["CorrespondentHistory", "MisdirectionRisk", "PostgresHarness"]),
         .testTarget(
             name: "MisdirectMilterTests",
-            dependencies: ["misdirect-milter", "MisdirectionRisk", "PostgresHarness"]
+            dependencies: ["MisdirectMilterKit", "MisdirectionRisk", "PostgresHarness"]
         ),
         // Runs the built binary inside a real Postfix on loopback. Needs root, postfix, swaks.
         .testTarget(name: "IntegrationTests", dependencies: ["MTADriver", "PostgresHarness"]),

@@ -13,20 +13,14 @@ let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
     ("FuzzHeader", [risk]),
     ("FuzzClassifier", [risk, milter]),
     ("FuzzMessageContext", [risk]),
-    // Compiles the executable's configuration files (and the value types they use) through
-    // symbolic links: see Sources/FuzzConfiguration/main.swift.
-    ("FuzzConfiguration", [
-        risk, milter, .product(name: "CorrespondentHistory", package: "misdirect-milter"),
-        .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
-    ]),
+    // The configuration loader, from the library the executable is built on.
+    ("FuzzConfiguration", [risk, milter, .product(name: "MisdirectMilterKit", package: "misdirect-milter")]),
 ]
 
 let package = Package(
     name: "misdirect-milter-fuzz",
     dependencies: [
         .package(name: "misdirect-milter", path: ".."),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // libFuzzer's driver entry point, declared for Swift.

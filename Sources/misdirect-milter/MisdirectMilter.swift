@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MisdirectMilterKit
 
 /// The command-line entry point.
 @main
@@ -46,9 +47,4 @@ enum ExitStatus {
     static let noPermission: Int32 = 77
     /// EX_CONFIG: the configuration is wrong.
     static let config: Int32 = 78
-}
-
-/// Writes a line to standard error.
-func printError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
 }

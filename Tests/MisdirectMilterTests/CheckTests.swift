@@ -1,10 +1,10 @@
 import MisdirectionRisk
 import Testing
-@testable import misdirect_milter
+import MisdirectMilterKit
 
 struct CheckTests {
     let engine: Engine = {
-        var configuration = Configuration()
+        var configuration = Configuration.defaults
         configuration.protectedDomains = ["mil", "gov", "gov.uk"]
         return try! Engine.load(configuration, file: "test", generation: 1)
     }()
@@ -15,7 +15,7 @@ struct CheckTests {
 
     @Test("prints one readable line per address")
     func lines() {
-        let output = ["someone@army.ml", "someone@army.mil", "bbc.co.uk"].map { Check.line(input: $0, decision: decide($0)) }
+        let output = ["someone@army.ml", "someone@army.mil", "bbc.co.uk"].map { CheckReport.line(input: $0, decision: decide($0)) }
         #expect(output.joined(separator: "\n") == """
             someone@army.ml: high (score 0.95) -> reject; army.ml looks like a misspelling of army.mil; did you mean someone@army.mil? [suffix-confusion]
             someone@army.mil: none (score 0.00) -> accept; protected domain mil
@@ -41,7 +41,7 @@ struct CheckTests {
 
             body
             """
-        let lines = Check.decisions(forMessage: message, engine: engine).map { Check.line(input: $0.0, decision: $0.1) }
+        let lines = CheckReport.decisions(forMessage: message, engine: engine).map { CheckReport.line(input: $0.0, decision: $0.1) }
         #expect(lines.joined(separator: "\n") == """
             j@army.il: high (score 0.80) -> reject; army.il looks like a misspelling of army.mil; did you mean j@army.mil? [suffix-confusion,odd-one-out,sensitivity]
             k@army.mil: none (score 0.00) -> accept; protected domain mil
@@ -64,7 +64,7 @@ extension CheckTests {
 
     @Test("check says which history fact applied")
     func historyLines() {
-        let output = ["x@army.il", "desk@partner.ml"].map { Check.line(input: $0, decision: decide($0, history: history)) }
+        let output = ["x@army.il", "desk@partner.ml"].map { CheckReport.line(input: $0, decision: decide($0, history: history)) }
         #expect(output.joined(separator: "\n") == """
             x@army.il: high (score 0.80) -> reject; army.il looks like a misspelling of army.mil; did you mean x@army.mil?; history: first message to army.il, while army.mil is an established correspondent (40 messages over 12 days, 2024-10-04 to 2024-10-15): one level higher [suffix-confusion,first-contact]
             desk@partner.ml: high (score 0.95) -> reject; partner.ml looks like a misspelling of partner.mil; did you mean desk@partner.mil?; history: partner.ml is an established correspondent (14 messages over 9 days, 2024-10-07 to 2024-10-15), but a look-alike of a protected domain is not lowered on history alone: list it under trusted if it is a real partner [suffix-confusion,established]

@@ -2,7 +2,7 @@ import Foundation
 import Milter
 import MisdirectionRisk
 import Testing
-@testable import misdirect_milter
+import MisdirectMilterKit
 
 struct ConfigurationLoaderTests {
     @Test("reads every key")
@@ -181,7 +181,7 @@ struct ConfigurationLoaderTests {
     @Test("reports an unreadable file and a missing suffix list by name")
     func missingFiles() throws {
         #expect(throws: ConfigurationError.self) { try ConfigurationLoader.load(path: "/nonexistent/m.yml") }
-        var configuration = Configuration()
+        var configuration = Configuration.defaults
         configuration.publicSuffixListPath = "/nonexistent/psl.dat"
         #expect {
             try Engine.load(configuration, file: "x.yml", generation: 1)
@@ -268,9 +268,9 @@ struct ConfigurationLoaderTests {
         let old = try ConfigurationLoader.parse("history: {established: {messages: 3, days: 2}}\n", file: "a.yml")
         let thresholds = try ConfigurationLoader.parse("history: {established: {messages: 5, days: 2}, typo_ratio: 10}\n", file: "b.yml")
         let moved = try ConfigurationLoader.parse("history: {state_directory: /srv/history}\n", file: "c.yml")
-        #expect(Serve.restartOnlyChanges(from: old, to: thresholds).isEmpty)
-        #expect(Serve.restartOnlyChanges(from: old, to: moved) == ["history"])
-        #expect(Serve.restartOnlyChanges(from: old, to: Configuration()) == ["history"])
+        #expect(Reload.restartOnlyChanges(from: old, to: thresholds).isEmpty)
+        #expect(Reload.restartOnlyChanges(from: old, to: moved) == ["history"])
+        #expect(Reload.restartOnlyChanges(from: old, to: Configuration.defaults) == ["history"])
     }
 
     @Test("a reload keeps the review settings it says need a restart, and applies the rest")
@@ -279,12 +279,12 @@ struct ConfigurationLoaderTests {
         let before = try ConfigurationLoader.parse("review: {mailbox: old@example.org, max_size: 1000}\nactions: {high: tag}\n", file: "a.yml")
         let after = try ConfigurationLoader.parse("review: {mailbox: new@example.org, relay: 127.0.0.1:2525}\nactions: {high: reject}\n", file: "b.yml")
         let old = Engine(configuration: before, classifier: classifier, generation: 1)
-        let (engine, kept) = Serve.keepingRestartOnlySettings(of: old, in: Engine(configuration: after, classifier: classifier, generation: 2))
+        let (engine, kept) = Reload.keepingRestartOnlySettings(of: old, in: Engine(configuration: after, classifier: classifier, generation: 2))
         #expect(kept == ["review"])
         #expect(engine.configuration.review == before.review, "the review mailbox of the start stays")
         #expect(engine.configuration.actions[.high] == .reject, "the policy is reloaded")
         #expect(engine.generation == 2)
-        let dropped = Serve.keepingRestartOnlySettings(of: old, in: Engine(configuration: Configuration(), classifier: classifier, generation: 2))
+        let dropped = Reload.keepingRestartOnlySettings(of: old, in: Engine(configuration: Configuration.defaults, classifier: classifier, generation: 2))
         #expect(dropped.kept == ["review"])
         #expect(dropped.engine.configuration.review == before.review)
     }

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import Testing
-@testable import misdirect_milter
+import MisdirectMilterKit
 
 struct LogFormatTests {
     let metadata: Logger.Metadata = ["rcpt.address": "<a\"b\r\nInjected: x@army.ml>", "risk.level": "high"]

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import misdirect_milter
+import MisdirectMilterKit
 
 /// The one Prometheus registry of the test process (swift-metrics is bootstrapped once).
 let testMetricsRegistry = MilterMetrics.bootstrapPrometheus()

@@ -1,7 +1,7 @@
 import Milter
 import MisdirectionRisk
 import Testing
-@testable import misdirect_milter
+import MisdirectMilterKit
 
 struct MisdirectionSessionTests {
     static let classifier = Classifier(protectedDomains: ["mil"], trustedDomains: [], suffixes: PublicSuffixList(rules: ["mil", "ml"]))

@@ -3,7 +3,7 @@ import Foundation
 import PostgresHarness
 import Testing
 
-@testable import misdirect_milter
+import MisdirectMilterKit
 
 /// `history.postgresql`: TLS by default, its files, and secrets nobody else may read.
 @Suite

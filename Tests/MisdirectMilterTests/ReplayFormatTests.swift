@@ -1,5 +1,5 @@
 import Testing
-@testable import misdirect_milter
+import MisdirectMilterKit
 
 /// How replay tells the kind of a file from its first line.
 struct ReplayFormatTests {
@@ -8,14 +8,14 @@ struct ReplayFormatTests {
         "Nov 25 19:58:53 mx1 postfix/smtp[4110]: 4Xk9Lq1Zb2z9tJ: to=<j@army.ml>, relay=none, status=sent (250 ok)",
     ])
     func postfixLog(line: String) {
-        #expect(Replay.sniff(Array(line.utf8), path: "mail.log") == .postfixLog)
+        #expect(ReplayFormat.sniff(Array(line.utf8), path: "mail.log") == .postfixLog)
     }
 
     @Test("a message starts with a header field, an mbox with From_", arguments: [
-        ("Received: from mx.example.org", Replay.Format.message), ("X-Mailer: 2026-12-05T10:00:00", .message),
+        ("Received: from mx.example.org", ReplayFormat.message), ("X-Mailer: 2026-12-05T10:00:00", .message),
         ("From alice@example.org Thu Nov 26 10:00:00 2026", .mbox),
     ])
-    func others(line: String, format: Replay.Format) {
-        #expect(Replay.sniff(Array(line.utf8), path: "x") == format)
+    func others(line: String, format: ReplayFormat) {
+        #expect(ReplayFormat.sniff(Array(line.utf8), path: "x") == format)
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import MisdirectionRisk
 import Testing
-@testable import misdirect_milter
+import MisdirectMilterKit
 
 struct ReviewNoticeTests {
     let notice = ReviewNotice(

@@ -1,10 +1,8 @@
-// The configuration loader, compiled from the executable's own files through symbolic links:
-// Configuration*.swift, ConfigurationLoader*.swift and the files of the value types they use
-// (LogSink, LineLogHandler, MetricsServer, HistoryConfiguration). If the loader comes to use another type of the
-// executable, link its file here too. Every input is a configuration or an error naming the
-// file and a line.
+// The configuration loader (MisdirectMilterKit). Every input is a configuration or an error
+// naming the file and a line.
 import FuzzSupport
 import Milter
+import MisdirectMilterKit
 import MisdirectionRisk
 
 fuzz { bytes in

@@ -1,1 +1,0 @@
-../../../Sources/misdirect-milter/ConfigurationLoader+Operations.swift

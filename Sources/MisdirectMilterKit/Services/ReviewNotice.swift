@@ -1,0 +1,122 @@
+import Foundation
+import MisdirectionRisk
+
+/// The notice a review mailbox gets when a message is held: what was held and why, how to
+/// release or drop it, and the held message itself attached (`message/rfc822`).
+package struct ReviewNotice: Sendable {
+    package let queueID: String
+    package let sender: String
+    package let reason: String
+    package let review: ReviewConfiguration
+    /// Our verdict header's value, as the held copy carries it.
+    package let riskHeader: String
+    package let headers: [(name: [UInt8], value: [UInt8])]
+    package let body: [UInt8]
+    package let truncated: Bool
+
+    package init(queueID: String, sender: String, reason: String, review: ReviewConfiguration, riskHeader: String,
+                 headers: [(name: [UInt8], value: [UInt8])], body: [UInt8], truncated: Bool) {
+        self.queueID = queueID
+        self.sender = sender
+        self.reason = reason
+        self.review = review
+        self.riskHeader = riskHeader
+        self.headers = headers
+        self.body = body
+        self.truncated = truncated
+    }
+
+    /// The notice as an RFC 5322 message with CRLF line ends, ready for SMTP DATA.
+    package func message(hostname: String, date: Date = Date()) -> [UInt8] {
+        let boundary = "misdirect-\(queueID)-\(UInt32.random(in: 0...UInt32.max))"
+        let subject = headers.first { String(decoding: $0.name, as: UTF8.self).lowercased() == "subject" }
+            .map { Self.oneLine(String(decoding: $0.value, as: UTF8.self)) } ?? "(no subject)"
+        var text = """
+            From: misdirect-milter <MAILER-DAEMON@\(hostname)>
+            To: <\(review.mailbox)>
+            Subject: Held for review: \(Self.ascii(subject))
+            Date: \(Self.rfc5322Date(date))
+            Message-ID: <held-\(queueID).\(Int(date.timeIntervalSince1970))@\(hostname)>
+            Auto-Submitted: auto-generated
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary="\(boundary)"
+
+            --\(boundary)
+            Content-Type: text/plain; charset=utf-8
+
+            misdirect-milter held a message on \(hostname) for review.
+
+            Queue id:  \(queueID)
+            Sender:    \(Self.oneLine(sender))
+            Why:       \(Self.oneLine(reason))
+
+            The sender was told the message was accepted; it waits in Postfix's hold queue.
+            On \(hostname), as root:
+              release it:  misdirect-milter held release \(queueID)
+              drop it:     misdirect-milter held drop \(queueID)
+              see all:     misdirect-milter held
+            \(truncated ? "\nThe attached copy is cut at \(review.maxSize) bytes.\n" : "")
+            --\(boundary)
+            Content-Type: message/rfc822
+            Content-Disposition: attachment; filename="held-\(queueID).eml"
+
+
+            """
+        text = text.replacingOccurrences(of: "\n", with: "\r\n")
+        var bytes = Array(text.utf8)
+        bytes += Array("\(RiskHeader.name): \(riskHeader)".utf8).crlfLines + [13, 10]
+        for header in headers {
+            bytes += (header.name + Array(": ".utf8) + header.value).crlfLines + [13, 10]
+        }
+        bytes += [13, 10]
+        bytes += body.crlfLines
+        if bytes.suffix(2) != [13, 10] { bytes += [13, 10] }
+        bytes += Array("--\(boundary)--\r\n".utf8)
+        return bytes
+    }
+
+    /// The text on one line: control characters (folds included) become single spaces.
+    private static func oneLine(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            let blank = scalar.value < 0x20 || scalar.value == 0x7F || scalar == " "
+            if blank { if out.last != " " { out.append(" ") } } else { out.unicodeScalars.append(scalar) }
+        }
+        return out
+    }
+
+    /// Non-ASCII replaced, so the notice's own Subject needs no encoding.
+    private static func ascii(_ text: String) -> String {
+        String(text.unicodeScalars.map { $0.isASCII ? Character($0) : "?" })
+    }
+
+    private static func rfc5322Date(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
+        return formatter.string(from: date)
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// The bytes with every line end (LF, CR or CRLF) made CRLF; folded headers keep their fold.
+    package var crlfLines: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(count + count / 40)
+        var index = 0
+        while index < count {
+            let byte = self[index]
+            if byte == 13 {
+                out += [13, 10]
+                if index + 1 < count, self[index + 1] == 10 { index += 1 }
+            } else if byte == 10 {
+                out += [13, 10]
+            } else {
+                out.append(byte)
+            }
+            index += 1
+        }
+        return out
+    }
+}

@@ -102,7 +102,7 @@ struct Evaluation {
         rows.allSatisfy { $0.recall >= $0.aim } && falsePositiveRate <= Self.falsePositiveAim
     }
 
-    /// The Markdown table the README shows.
+    /// The Markdown table behind docs/performance-and-accuracy.md's "Accuracy".
     var table: String {
         var lines = ["| kind | look-alikes | flagged (≥ medium) | recall | high | aim |", "|---|---:|---:|---:|---:|---:|"]
         for row in rows {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Odd and hostile input sent to a real Postfix with the real milter behind it: what Postfix
-/// lets through is classified as the README documents; nothing adds a line to a reply or a
+/// lets through is classified as docs/rules.md documents; nothing adds a line to a reply or a
 /// header; the milter never falls over.
 @Suite(.postfixEnvironment)
 struct HostileInputTests {

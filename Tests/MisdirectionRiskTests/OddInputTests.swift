@@ -1,8 +1,9 @@
 import MisdirectionRisk
 import Testing
 
-/// The decision for every odd shape a RCPT argument can take, as the README's table documents
-/// it. Inputs are the argument's bytes exactly as the MTA passes them to the milter.
+/// The decision for every odd shape a RCPT argument can take, as the table in docs/rules.md
+/// ("Odd and hostile recipients") documents it. Inputs are the argument's bytes exactly as the
+/// MTA passes them to the milter.
 struct OddInputTests {
     struct Case: CustomTestStringConvertible, Sendable {
         let name: String

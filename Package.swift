@@ -37,6 +37,9 @@ let package = Package(
             // (Sources/Milter/Internals/SignalOwnership.swift) so libmilter binds to it.
             linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic-symbol=sigwait"])]
         ),
+        // A MilterContext that records what a session asks of the MTA: sessions unit-tested
+        // without one (the integration tests still use a real Postfix).
+        .target(name: "MilterTesting", dependencies: ["Milter"]),
         // GNU libidn2 (IDNA2008): decodes punycode (xn--) labels. Pure computation.
         .systemLibrary(name: "CIDN2", path: "Sources/CIDN2", providers: [.apt(["libidn2-dev"])]),
         // ICU's uspoof (UTS #39): confusable skeletons and mixed-script checks. Pure computation.
@@ -119,7 +122,7 @@ let package = Package(
         .testTarget(name: "CorrespondentHistoryTests", dependencies: ["CorrespondentHistory", "MisdirectionRisk", "PostgresHarness"]),
         .testTarget(
             name: "MisdirectMilterTests",
-            dependencies: ["MisdirectMilterKit", "MisdirectionRisk", "PostgresHarness"]
+            dependencies: ["MisdirectMilterKit", "MisdirectionRisk", "Milter", "MilterTesting", "PostgresHarness"]
         ),
         // Runs the built binary inside a real Postfix on loopback. Needs root, postfix, swaks.
         .testTarget(name: "IntegrationTests", dependencies: ["MTADriver", "PostgresHarness"]),

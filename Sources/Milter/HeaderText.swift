@@ -1,7 +1,7 @@
 /// Makes header names and values safe to hand to the MTA.
-enum HeaderText {
+package enum HeaderText {
     /// The name itself, or an error when it is empty or has bytes a field name cannot have.
-    static func checkedName(_ name: String) throws(MilterError) -> String {
+    package static func checkedName(_ name: String) throws(MilterError) -> String {
         let bytes = name.utf8
         guard !bytes.isEmpty, bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }) else {
             throw MilterError(.invalidHeaderName, name)
@@ -11,7 +11,7 @@ enum HeaderText {
 
     /// The value with folding kept as libmilter wants it (`\n` + space or tab) and every other
     /// control character (CR, a lone LF, NUL, ...) replaced by a space.
-    static func sanitizedValue(_ value: String) -> String {
+    package static func sanitizedValue(_ value: String) -> String {
         let input = Array(value.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(input.count)
@@ -37,7 +37,7 @@ enum HeaderText {
     }
 
     /// One line: every control character becomes a space.
-    static func sanitizedLine(_ value: String) -> String {
+    package static func sanitizedLine(_ value: String) -> String {
         String(decoding: value.utf8.map { $0 < 0x20 || $0 == 0x7F ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
     }
 }

@@ -20,50 +20,50 @@ public protocol MilterSession: AnyObject {
     /// - Parameters:
     ///   - hostname: the client's host name as the MTA resolved it, or `[address]`.
     ///   - address: the client's address, when the MTA sent one.
-    func connect(hostname: String, address: PeerAddress?, context: MilterContext) -> MilterResponse
+    func connect(hostname: String, address: PeerAddress?, context: any MilterContext) -> MilterResponse
 
     /// The client said HELO or EHLO (`xxfi_helo`).
-    func helo(_ name: String, context: MilterContext) -> MilterResponse
+    func helo(_ name: String, context: any MilterContext) -> MilterResponse
 
     /// MAIL FROM (`xxfi_envfrom`).
     /// - Parameter arguments: the address as the MTA sent it (usually in angle brackets, `<>` for
     ///   the null sender), then any ESMTP parameters, each as raw bytes.
-    func envelopeSender(_ arguments: [[UInt8]], context: MilterContext) -> MilterResponse
+    func envelopeSender(_ arguments: [[UInt8]], context: any MilterContext) -> MilterResponse
 
     /// RCPT TO (`xxfi_envrcpt`): a refusal here refuses this recipient only.
     /// - Parameter arguments: the address as the MTA sent it, then any ESMTP parameters.
-    func envelopeRecipient(_ arguments: [[UInt8]], context: MilterContext) -> MilterResponse
+    func envelopeRecipient(_ arguments: [[UInt8]], context: any MilterContext) -> MilterResponse
 
     /// One header of the message (`xxfi_header`), value without the leading space.
-    func header(name: [UInt8], value: [UInt8], context: MilterContext) -> MilterResponse
+    func header(name: [UInt8], value: [UInt8], context: any MilterContext) -> MilterResponse
 
     /// All headers have been seen (`xxfi_eoh`).
-    func endOfHeaders(context: MilterContext) -> MilterResponse
+    func endOfHeaders(context: any MilterContext) -> MilterResponse
 
     /// A chunk of the body (`xxfi_body`), at most 64 KiB. Answer ``MilterResponse/skip`` to
     /// receive no more of this message's body.
-    func body(_ chunk: [UInt8], context: MilterContext) -> MilterResponse
+    func body(_ chunk: [UInt8], context: any MilterContext) -> MilterResponse
 
     /// The message is complete (`xxfi_eom`): the only stage where ``MilterContext`` may modify
     /// the message.
-    func endOfMessage(context: MilterContext) -> MilterResponse
+    func endOfMessage(context: any MilterContext) -> MilterResponse
 
     /// The current message was abandoned (`xxfi_abort`); the connection may go on.
-    func abort(context: MilterContext)
+    func abort(context: any MilterContext)
 
     /// The connection ended (`xxfi_close`), normally or not. The session is released after it.
     func close()
 }
 
 extension MilterSession {
-    public func connect(hostname: String, address: PeerAddress?, context: MilterContext) -> MilterResponse { .continue }
-    public func helo(_ name: String, context: MilterContext) -> MilterResponse { .continue }
-    public func envelopeSender(_ arguments: [[UInt8]], context: MilterContext) -> MilterResponse { .continue }
-    public func envelopeRecipient(_ arguments: [[UInt8]], context: MilterContext) -> MilterResponse { .continue }
-    public func header(name: [UInt8], value: [UInt8], context: MilterContext) -> MilterResponse { .continue }
-    public func endOfHeaders(context: MilterContext) -> MilterResponse { .continue }
-    public func body(_ chunk: [UInt8], context: MilterContext) -> MilterResponse { .continue }
-    public func endOfMessage(context: MilterContext) -> MilterResponse { .continue }
-    public func abort(context: MilterContext) {}
+    public func connect(hostname: String, address: PeerAddress?, context: any MilterContext) -> MilterResponse { .continue }
+    public func helo(_ name: String, context: any MilterContext) -> MilterResponse { .continue }
+    public func envelopeSender(_ arguments: [[UInt8]], context: any MilterContext) -> MilterResponse { .continue }
+    public func envelopeRecipient(_ arguments: [[UInt8]], context: any MilterContext) -> MilterResponse { .continue }
+    public func header(name: [UInt8], value: [UInt8], context: any MilterContext) -> MilterResponse { .continue }
+    public func endOfHeaders(context: any MilterContext) -> MilterResponse { .continue }
+    public func body(_ chunk: [UInt8], context: any MilterContext) -> MilterResponse { .continue }
+    public func endOfMessage(context: any MilterContext) -> MilterResponse { .continue }
+    public func abort(context: any MilterContext) {}
     public func close() {}
 }

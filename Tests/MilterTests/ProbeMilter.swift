@@ -26,7 +26,7 @@ final class ProbeSession: MilterSession {
 
     init() { Self.made.add(1, ordering: .relaxed) }
 
-    func envelopeSender(_ arguments: [[UInt8]], context: MilterContext) -> MilterResponse {
+    func envelopeSender(_ arguments: [[UInt8]], context: any MilterContext) -> MilterResponse {
         recipients = 0
         probes = 0
         bodyBytes = 0
@@ -34,7 +34,7 @@ final class ProbeSession: MilterSession {
         return .continue
     }
 
-    func envelopeRecipient(_ arguments: [[UInt8]], context: MilterContext) -> MilterResponse {
+    func envelopeRecipient(_ arguments: [[UInt8]], context: any MilterContext) -> MilterResponse {
         let address = String(decoding: arguments.first ?? [], as: UTF8.self)
         if address.contains("tempfail") {
             return .reply(SMTPReply(code: "450", enhancedCode: "4.7.1", text: "later for \(address)")!)
@@ -50,17 +50,17 @@ final class ProbeSession: MilterSession {
         return .continue
     }
 
-    func header(name: [UInt8], value: [UInt8], context: MilterContext) -> MilterResponse {
+    func header(name: [UInt8], value: [UInt8], context: any MilterContext) -> MilterResponse {
         if String(decoding: name, as: UTF8.self).lowercased() == "x-probe" { probes += 1 }
         return .continue
     }
 
-    func body(_ chunk: [UInt8], context: MilterContext) -> MilterResponse {
+    func body(_ chunk: [UInt8], context: any MilterContext) -> MilterResponse {
         bodyBytes += chunk.count
         return skipBody ? .skip : .continue
     }
 
-    func endOfMessage(context: MilterContext) -> MilterResponse {
+    func endOfMessage(context: any MilterContext) -> MilterResponse {
         do {
             if bodyBytes > 0 { try context.addHeader("X-Probe-Body", value: "\(bodyBytes)") }
             if hold { try context.quarantine(reason: "probe hold\r\nInjected: yes") }

@@ -99,7 +99,7 @@ enum Callbacks {
         }
         desc.xxfi_abort = { ctx in
             guard let ctx, let connection = Callbacks.existingConnection(ctx) else { return Status.continue.rawValue }
-            connection.observed(.abort) { $0.abort(context: MilterContext(ctx)) }
+            connection.observed(.abort) { $0.abort(context: LibMilterContext(ctx)) }
             return Status.continue.rawValue
         }
         desc.xxfi_close = { ctx in
@@ -165,11 +165,11 @@ enum Callbacks {
     /// none at all when the MTA agreed not to wait for one (`noReply`, an `SMFIP_NR_*` bit).
     static func run(
         _ ctx: OpaquePointer?, _ name: MilterStage, noReply: Int = 0,
-        _ stage: (any MilterSession, MilterContext) -> MilterResponse
+        _ stage: (any MilterSession, any MilterContext) -> MilterResponse
     ) -> sfsistat {
         guard let ctx else { return Status.tempfail.rawValue }
         guard let connection = connection(ctx) else { return Status.tempfail.rawValue }
-        let context = MilterContext(ctx)
+        let context = LibMilterContext(ctx)
         let response = connection.observed(name) { stage($0, context) }
         if connection.steps & UInt(noReply) != 0 {
             assert(response == .continue, "a stage negotiated without reply answered \(response)")

@@ -66,7 +66,7 @@ final package class MisdirectionSession: MilterSession {
         self.history = history
     }
 
-    package func envelopeSender(_ arguments: [[UInt8]], context: MilterContext) -> MilterResponse {
+    package func envelopeSender(_ arguments: [[UInt8]], context: any MilterContext) -> MilterResponse {
         message = MessageState()
         message.sender = arguments.first.map { String(decoding: $0, as: UTF8.self) } ?? ""
         if case .address(let address) = EmailAddress.parsePath(arguments.first ?? []) { message.senderAddress = address }
@@ -74,7 +74,7 @@ final package class MisdirectionSession: MilterSession {
         return .continue
     }
 
-    package func envelopeRecipient(_ arguments: [[UInt8]], context: MilterContext) -> MilterResponse {
+    package func envelopeRecipient(_ arguments: [[UInt8]], context: any MilterContext) -> MilterResponse {
         let raw = arguments.first ?? []
         let input = String(decoding: raw, as: UTF8.self)
         let verdict = engine.classify(path: EmailAddress.parsePath(raw), input: input, history: history?.snapshot)
@@ -91,7 +91,7 @@ final package class MisdirectionSession: MilterSession {
         return .reply(Self.reply(for: decision))
     }
 
-    package func header(name: [UInt8], value: [UInt8], context: MilterContext) -> MilterResponse {
+    package func header(name: [UInt8], value: [UInt8], context: any MilterContext) -> MilterResponse {
         if Self.isRiskHeader(name) {
             message.forgedHeaders += 1
         } else if isOverrideHeader(name) {
@@ -102,7 +102,7 @@ final package class MisdirectionSession: MilterSession {
         return .continue
     }
 
-    package func body(_ chunk: [UInt8], context: MilterContext) -> MilterResponse {
+    package func body(_ chunk: [UInt8], context: any MilterContext) -> MilterResponse {
         guard let review = engine.configuration.review, notifier != nil, message.action == .quarantine else { return .skip }
         let room = review.maxSize - message.body.count
         message.body += chunk.prefix(max(room, 0))
@@ -110,7 +110,7 @@ final package class MisdirectionSession: MilterSession {
         return .continue
     }
 
-    package func endOfMessage(context: MilterContext) -> MilterResponse {
+    package func endOfMessage(context: any MilterContext) -> MilterResponse {
         let queueID = context.macro("i")
         let (raised, replyTo) = reassessWithHeaders()
         let refusing = applySenderOverride(raised: raised, queueID: queueID) + replyTo.filter(\.effectiveAction.refuses)
@@ -159,7 +159,7 @@ final package class MisdirectionSession: MilterSession {
         return .continue
     }
 
-    package func abort(context: MilterContext) {
+    package func abort(context: any MilterContext) {
         message = MessageState()
     }
 

@@ -111,13 +111,16 @@ let package = Package(
         .executableTarget(name: "misdirect-eval", dependencies: ["MisdirectionRisk"]),
         .testTarget(name: "MisdirectionRiskTests", dependencies: ["MisdirectionRisk"]),
         .testTarget(name: "EvaluationTests", dependencies: ["misdirect-eval", "MisdirectionRisk"]),
+        // What every kind of test shares: a free loopback port, a lock, spawning a child that
+        // inherits none of the test process's descriptors.
+        .target(name: "TestSupport", dependencies: ["CorrespondentHistory"], path: "Tests/TestSupport"),
         // The MTA side of the milter protocol, for tests: MilterTests drive the library with it,
         // IntegrationTests the binary where a real MTA cannot produce the input.
         .target(name: "MTADriver", path: "Tests/MTADriver"),
-        .testTarget(name: "MilterTests", dependencies: ["Milter", "MTADriver"]),
+        .testTarget(name: "MilterTests", dependencies: ["Milter", "MTADriver", "TestSupport"]),
         .testTarget(name: "MailHistoryTests", dependencies: ["MailHistory"]),
         // A private PostgreSQL server on loopback for the store and integration tests.
-        .target(name: "PostgresHarness", path: "Tests/PostgresHarness"),
+        .target(name: "PostgresHarness", dependencies: ["TestSupport"], path: "Tests/PostgresHarness"),
         // The same store tests against SQLite and a private PostgreSQL; the background service.
         .testTarget(name: "CorrespondentHistoryTests", dependencies: ["CorrespondentHistory", "MisdirectionRisk", "PostgresHarness"]),
         .testTarget(
@@ -125,7 +128,7 @@ let package = Package(
             dependencies: ["MisdirectMilterKit", "MisdirectionRisk", "Milter", "MilterTesting", "PostgresHarness"]
         ),
         // Runs the built binary inside a real Postfix on loopback. Needs root, postfix, swaks.
-        .testTarget(name: "IntegrationTests", dependencies: ["MTADriver", "PostgresHarness"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["MTADriver", "PostgresHarness", "TestSupport", "MisdirectionRisk"]),
     ],
     swiftLanguageModes: [.v6]
 )

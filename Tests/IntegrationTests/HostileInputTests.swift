@@ -82,7 +82,7 @@ struct HostileInputTests {
         ("label over 63 octets", Array(("<u@" + String(repeating: "a", count: 64) + ".ml>").utf8), 501),
         ("name over 253 octets", Array(("<u@" + Array(repeating: "abcdefghi", count: 26).joined(separator: ".") + ".ml>").utf8), 501),
         ("null path as recipient", Array("<>".utf8), 501),
-    ])
+    ] as [(String, [UInt8], Int)])
     func refusedByPostfix(name: String, argument: [UInt8], code: Int) throws {
         let env = try environment()
         let client = try SMTPClient(port: env.ports[.enforce]!)

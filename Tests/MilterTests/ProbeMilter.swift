@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Milter
 import MTADriver
 import Synchronization
@@ -80,20 +81,11 @@ final class ProbeSession: MilterSession {
 
 /// Counts the callbacks the server reports, by stage.
 struct ProbeObserver: MilterStageObserver {
-    static let counts = Counts()
+    static let counts = Counts([:])
 
-    /// Behind NSLock rather than Mutex: libmilter's threads call the observer, and
-    /// ThreadSanitizer follows NSLock but reported Mutex's accesses from them as a race.
-    final class Counts: @unchecked Sendable {
-        private let lock = NSLock()
-        private var counts: [MilterStage: Int] = [:]
-
-        func withLock<R>(_ body: (inout [MilterStage: Int]) -> R) -> R {
-            lock.lock()
-            defer { lock.unlock() }
-            return body(&counts)
-        }
-    }
+    /// Behind TestSupport's NSLock-based `Locked` rather than Mutex: libmilter's threads call
+    /// the observer, and ThreadSanitizer follows NSLock but reported Mutex's accesses as a race.
+    typealias Counts = Locked<[MilterStage: Int]>
 
     func stage(_ stage: MilterStage, took duration: Duration) {
         precondition(duration >= .zero)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A throwaway PostgreSQL server for tests: `initdb` into a temporary directory as the
 /// `postgres` user, started with `pg_ctl` on a free loopback port with its unix socket in that
@@ -27,7 +28,7 @@ public final class PrivatePostgres: @unchecked Sendable {
         }
         bin = "/usr/lib/postgresql/\(version)/bin"
         directory = "/tmp/misdirect-pg-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        port = try Self.freePort()
+        port = try Loopback.freePort()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try Self.run("/bin/chown", ["postgres:postgres", directory])
         try asPostgres("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--no-instructions"])
@@ -165,19 +166,5 @@ public final class PrivatePostgres: @unchecked Sendable {
             throw Failure(description: "\(executable) \(arguments.joined(separator: " ")) failed (status \(status)): \(text)")
         }
         return text
-    }
-
-    private static func freePort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw Failure(description: "cannot find a free port") }
-        return UInt16(bigEndian: address.sin_port)
     }
 }

@@ -90,20 +90,8 @@ package struct PostfixQueue {
         } catch let failure as Failure where failure.description.contains("No such file or directory") {
             return nil
         }
-        var value: String?
-        var collecting = false
-        for line in headers.split(separator: "\n", omittingEmptySubsequences: false) {
-            if collecting, line.first == " " || line.first == "\t" {
-                value! += " " + line.trimmingCharacters(in: .whitespaces)
-                continue
-            }
-            collecting = false
-            if value == nil, line.lowercased().hasPrefix(RiskHeader.name.lowercased() + ":") {
-                value = String(line.dropFirst(RiskHeader.name.count + 1)).trimmingCharacters(in: .whitespaces)
-                collecting = true
-            }
-        }
-        return value
+        return MessageContext.headerFields(ofMessage: headers)
+            .first { $0.name.lowercased() == RiskHeader.name.lowercased() }?.value
     }
 
     private func run(_ tool: String, _ arguments: [String]) throws -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// The real `misdirect-milter` binary, serving one configuration.
 final class MilterProcess {

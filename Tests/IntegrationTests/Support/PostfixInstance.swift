@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A private Postfix instance on loopback, in its own configuration directory and queue, next
 /// to (and never touching) the system's `/etc/postfix`. Needs root.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A real Sendmail (Debian's, unpacked by `scripts/private-sendmail` into `.build/sendmail/root`,

@@ -1,4 +1,6 @@
 import Foundation
+import MisdirectionRisk
+import TestSupport
 
 /// Postfix's `smtp-sink` on loopback, keeping every message it receives as a file.
 final class SmtpSink {
@@ -68,16 +70,7 @@ struct ReceivedMessage {
 
     init(_ text: String) {
         self.text = text
-        var headers: [(name: String, value: String)] = []
-        for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
-            if line.isEmpty { break }
-            if line.first == " " || line.first == "\t", !headers.isEmpty {
-                headers[headers.count - 1].value += " " + line.trimmingCharacters(in: .whitespaces)
-            } else if let colon = line.firstIndex(of: ":") {
-                headers.append((String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
-            }
-        }
-        self.headers = headers
+        headers = MessageContext.headerFields(ofMessage: text)
     }
 
     /// The values of every header with this name, case-insensitively.

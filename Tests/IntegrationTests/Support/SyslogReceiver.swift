@@ -1,12 +1,12 @@
 import Foundation
+import TestSupport
 
 /// A private syslog daemon for the tests: a unix datagram socket whose datagrams are kept in
 /// memory, as `/dev/log` would receive them.
 final class SyslogReceiver: @unchecked Sendable {
     let path: String
     private let fd: Int32
-    private let lock = NSLock()
-    private var received: [String] = []
+    private let received = Locked<[String]>([])
 
     init(path: String) throws {
         self.path = path
@@ -21,9 +21,7 @@ final class SyslogReceiver: @unchecked Sendable {
                 if count < 0 && errno == EINTR { continue }
                 if count <= 0 { return }
                 let text = String(decoding: buffer[0..<count], as: UTF8.self)
-                lock.lock()
-                received.append(text)
-                lock.unlock()
+                received.withLock { $0.append(text) }
             }
         }
         thread.start()
@@ -48,9 +46,7 @@ final class SyslogReceiver: @unchecked Sendable {
 
     /// Every datagram received so far.
     var datagrams: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return received
+        received.withLock { $0 }
     }
 
     /// Datagrams containing every fragment, waiting up to `timeout` for one.

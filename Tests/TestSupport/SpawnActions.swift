@@ -20,11 +20,11 @@ public enum SpawnActions {
     /// standard error in the child.
     public static func closeInherited(_ actions: inout posix_spawn_file_actions_t) throws {
         guard let addCloseFrom else {
-            throw PrivatePostgres.Failure(description: "posix_spawn_file_actions_addclosefrom_np is missing (glibc 2.34 or later needed)")
+            throw TestSupportFailure(description: "posix_spawn_file_actions_addclosefrom_np is missing (glibc 2.34 or later needed)")
         }
         let result = addCloseFrom(&actions, STDERR_FILENO + 1)
         guard result == 0 else {
-            throw PrivatePostgres.Failure(description: "posix_spawn_file_actions_addclosefrom_np: \(String(cString: strerror(result)))")
+            throw TestSupportFailure(description: "posix_spawn_file_actions_addclosefrom_np: \(String(cString: strerror(result)))")
         }
     }
 }

@@ -14,7 +14,7 @@ struct MisdirectMilter: ParsableCommand {
             (army.ml for army.mil) is refused, tagged or logged as the policy says, and every \
             accepted message gets an X-Misdirection-Risk header.
             """,
-        version: "0.1.0",
+        version: Version.current,
         subcommands: [Serve.self, Check.self, Replay.self, ConfigCommand.self, Held.self, HistoryCommand.self]
     )
 }

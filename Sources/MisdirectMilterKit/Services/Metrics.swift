@@ -12,7 +12,7 @@ import Synchronization
 /// |---|---|---|
 /// | `misdirect_recipients_checked_total` | | recipients classified |
 /// | `misdirect_decisions_total` | `action`, `level`, `rule`, `mode` | one per recipient; `rule` is the strongest rule that fired, or `none` |
-/// | `misdirect_messages_total` | `outcome` | messages seen to their end: `delivered`, `refused`, `failed` |
+/// | `misdirect_messages_total` | `outcome` | messages seen to their end: ``MessageOutcome`` (`delivered`, `held`, `refused`, `failed`) |
 /// | `misdirect_forged_headers_removed_total` | | `X-Misdirection-Risk` headers a sender put in a message |
 /// | `misdirect_sender_overrides_total` | | refused recipients delivered on an authenticated sender's word |
 /// | `misdirect_stage_duration_seconds` | `stage` | histogram of time spent in each milter stage |
@@ -37,9 +37,22 @@ package enum MilterMetrics {
         ]).increment()
     }
 
-    /// Counts a message that reached its end: `delivered`, `refused` or `failed`.
-    package static func recordMessage(outcome: String) {
-        Counter(label: "misdirect_messages_total", dimensions: [("outcome", outcome)]).increment()
+    /// How a message seen to its end left the milter: the `outcome` label of
+    /// `misdirect_messages_total`. The values are spelled out: they are what alert rules match.
+    package enum MessageOutcome: String, CaseIterable, Sendable {
+        /// Passed on to be delivered (tagged or not).
+        case delivered = "delivered"
+        /// Put on the MTA's hold queue for review.
+        case held = "held"
+        /// Refused at end of message (a recipient the headers raised, or an override missing).
+        case refused = "refused"
+        /// A change the MTA refused: the client was asked to retry.
+        case failed = "failed"
+    }
+
+    /// Counts a message that reached its end.
+    package static func recordMessage(_ outcome: MessageOutcome) {
+        Counter(label: "misdirect_messages_total", dimensions: [("outcome", outcome.rawValue)]).increment()
     }
 
     package static func recordSenderOverride() {

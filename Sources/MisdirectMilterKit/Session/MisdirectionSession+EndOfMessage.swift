@@ -39,7 +39,7 @@ package extension MisdirectionSession {
         for decision in decisions { log(decision, queueID: queueID, message: "refused message at end of data") }
         let reply = Self.messageReply(for: decisions)
         message = MessageState()
-        MilterMetrics.recordMessage(outcome: "refused")
+        MilterMetrics.recordMessage(.refused)
         return .reply(reply)
     }
 

@@ -142,10 +142,10 @@ final package class MisdirectionSession: MilterSession {
                 "mail.queue_id": "\(queueID ?? "NOQUEUE")", "error": "\(error)",
             ])
             message = MessageState()
-            MilterMetrics.recordMessage(outcome: "failed")
+            MilterMetrics.recordMessage(.failed)
             return .tempfail
         }
-        MilterMetrics.recordMessage(outcome: action == .quarantine ? "held" : "delivered")
+        MilterMetrics.recordMessage(action == .quarantine ? .held : .delivered)
         if action != .quarantine { recordDelivery() }
         if message.forgedHeaders > 0 { MilterMetrics.recordForgedHeaders(message.forgedHeaders) }
         logEndOfMessage(queueID: queueID, action: action)

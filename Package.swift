@@ -109,8 +109,8 @@ let package = Package(
         ),
         // Recall and false positives on the labelled corpus in evaluation/ (prints a table).
         .executableTarget(name: "misdirect-eval", dependencies: ["MisdirectionRisk"]),
-        .testTarget(name: "MisdirectionRiskTests", dependencies: ["MisdirectionRisk"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["misdirect-eval", "MisdirectionRisk"]),
+        .testTarget(name: "MisdirectionRiskTests", dependencies: ["MisdirectionRisk", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["misdirect-eval", "MisdirectionRisk", "TestSupport"]),
         // What every kind of test shares: a free loopback port, a lock, spawning a child that
         // inherits none of the test process's descriptors.
         .target(name: "TestSupport", dependencies: ["CorrespondentHistory"], path: "Tests/TestSupport"),
@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(name: "CorrespondentHistoryTests", dependencies: ["CorrespondentHistory", "MisdirectionRisk", "PostgresHarness"]),
         .testTarget(
             name: "MisdirectMilterTests",
-            dependencies: ["MisdirectMilterKit", "MisdirectionRisk", "Milter", "MilterTesting", "PostgresHarness"]
+            dependencies: ["MisdirectMilterKit", "MisdirectionRisk", "Milter", "MilterTesting", "PostgresHarness", "TestSupport"]
         ),
         // Runs the built binary inside a real Postfix on loopback. Needs root, postfix, swaks.
         .testTarget(name: "IntegrationTests", dependencies: ["MTADriver", "PostgresHarness", "TestSupport", "MisdirectionRisk"]),

@@ -1,16 +1,13 @@
 import Foundation
 import MisdirectionRisk
 import Testing
+import TestSupport
 @testable import misdirect_eval
 
 /// The classifier on the committed corpus (evaluation/corpus.tsv): recall and false positives,
-/// not timing. Needs Debian's public suffix list (scripts/install-deps installs it).
+/// not timing. Classifies with the pinned public suffix list in Tests/Fixtures.
 struct EvaluationTests {
-    static let directory: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("evaluation").path
-    }()
+    static let directory = Repository.path("evaluation")
 
     /// Kinds known to fall short of their aim, with the recall they must still keep and why.
     /// dnstwist's "various" writes name.uk for name.gov.uk and name.co.uk, and name.au for
@@ -23,8 +20,7 @@ struct EvaluationTests {
         let protected = (try? String(contentsOfFile: directory + "/protected.txt", encoding: .utf8))?
             .split(separator: "\n").map(String.init).filter { !$0.isEmpty && !$0.hasPrefix("#") } ?? []
         let corpus = Evaluation.readCorpus(in: directory) { try? String(contentsOfFile: $0, encoding: .utf8) } ?? ""
-        let suffixes = (try? String(contentsOfFile: PublicSuffixList.debianPath, encoding: .utf8)).map { PublicSuffixList(parsing: $0) }
-        return Evaluation(protected: protected, corpus: corpus, suffixes: suffixes ?? PublicSuffixList(rules: []))
+        return Evaluation(protected: protected, corpus: corpus, suffixes: PublicSuffixList(parsing: Repository.publicSuffixListText))
     }()
 
     @Test("the corpus holds every kind of look-alike, the second generator's and both legitimate sets")

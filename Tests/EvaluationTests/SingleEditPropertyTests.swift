@@ -1,16 +1,14 @@
 import Foundation
 import MisdirectionRisk
 import Testing
+import TestSupport
 
 /// Every single-character look-alike of every protected entry is flagged (`medium` or above),
 /// on several protected lists, unless the result is itself listed, under a specific listed
 /// domain, or on the legitimate list. The look-alikes are made here, by rule, not taken from a
 /// generator's output: so a rule passes by catching a whole class, not a corpus.
 struct SingleEditPropertyTests {
-    static let suffixes: PublicSuffixList = {
-        let text = (try? String(contentsOfFile: PublicSuffixList.debianPath, encoding: .utf8)) ?? ""
-        return PublicSuffixList(parsing: text)
-    }()
+    static let suffixes = PublicSuffixList(parsing: Repository.publicSuffixListText)
 
     static let legitimate: Set<String> = {
         let text = (try? String(contentsOfFile: EvaluationTests.directory + "/legitimate.txt", encoding: .utf8)) ?? ""

@@ -105,11 +105,7 @@ struct CommandLineTests {
         #expect(milter.logLines(containing: ["stopped", "sessions.left=0"]).count == 1)
     }
 
-    static let fixtures: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<2 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("Fixtures/replay").path
-    }()
+    static let fixtures = Repository.path("Tests/Fixtures/replay")
 
     @Test("replay reports a Postfix log, its gzip-rotated part, an mbox and a Maildir")
     func replayReport() throws {

@@ -1,11 +1,13 @@
 import MisdirectionRisk
 import Testing
 import MisdirectMilterKit
+import TestSupport
 
 struct CheckTests {
     let engine: Engine = {
         var configuration = Configuration.defaults
         configuration.protectedDomains = ["mil", "gov", "gov.uk"]
+        configuration.publicSuffixListPath = Repository.publicSuffixListPath
         return try! Engine.load(configuration, file: "test", generation: 1)
     }()
 

@@ -3,6 +3,7 @@ import Milter
 import MisdirectionRisk
 import Testing
 import MisdirectMilterKit
+import TestSupport
 
 struct ConfigurationLoaderTests {
     @Test("reads every key")
@@ -63,11 +64,7 @@ struct ConfigurationLoaderTests {
         #expect(configuration.socketGroup == "postfix")
     }
 
-    static let packagedPath: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("packaging/misdirect-milter.yml").path
-    }()
+    static let packagedPath = Repository.path("packaging/misdirect-milter.yml")
 
     @Test("names file, line and key of every mistake", arguments: [
         ("socket: inet:8897@127.0.0.1\nmode: block\n", "bad.yml:2: mode: unknown mode \"block\"; expected enforce or log-only"),

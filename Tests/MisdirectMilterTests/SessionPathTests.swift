@@ -4,6 +4,7 @@ import MilterTesting
 import MisdirectMilterKit
 import MisdirectionRisk
 import Testing
+import TestSupport
 
 /// The session's paths, stage by stage, with a context that records what the MTA is asked for:
 /// forged verdict headers, holds, the sender override, the body kept for review, and a change the
@@ -24,7 +25,8 @@ struct SessionPathTests {
     }
 
     static func session(_ yaml: String) throws -> MisdirectionSession {
-        let configuration = try ConfigurationLoader.parse("protected: [mil, gov]\n" + yaml, file: "test.yml")
+        let configuration = try ConfigurationLoader.parse(
+            "protected: [mil, gov]\npublic_suffix_list: \(Repository.publicSuffixListPath)\n" + yaml, file: "test.yml")
         let engine = try Engine.load(configuration, file: "test.yml", generation: 1)
         let notifier = configuration.review.map { ReviewNotifier(logger: Logger(label: "test"), maximumBytes: $0.queueSize) }
         return MisdirectionSession(engine: engine, logger: Logger(label: "test"), notifier: notifier)

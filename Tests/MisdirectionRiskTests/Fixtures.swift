@@ -1,14 +1,10 @@
 import Foundation
 import MisdirectionRisk
+import TestSupport
 
 enum Fixtures {
-    /// Debian's list when installed (CI installs `publicsuffix`), else a few rules.
-    static let suffixes: PublicSuffixList = {
-        if let text = try? String(contentsOfFile: PublicSuffixList.debianPath, encoding: .utf8) {
-            return PublicSuffixList(parsing: text)
-        }
-        return PublicSuffixList(rules: ["mil", "ml", "gov", "uk", "gov.uk", "co.uk", "com", "org", "il"])
-    }()
+    /// The pinned list in Tests/Fixtures, not the machine's.
+    static let suffixes = PublicSuffixList(parsing: Repository.publicSuffixListText)
 
     /// The walking skeleton's default protection plus an organisation's own partner.
     static let classifier = Classifier(

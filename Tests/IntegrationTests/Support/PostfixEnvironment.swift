@@ -185,11 +185,7 @@ final class PostfixEnvironment: Sendable {
         return try MilterProcess(name: name, root: root, socket: socket, configuration: nil, configPath: path)
     }
 
-    static var packagedConfigPath: String {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("packaging/misdirect-milter.yml").path
-    }
+    static var packagedConfigPath: String { Repository.path("packaging/misdirect-milter.yml") }
 
     init(profiles: [Profile] = Profile.standard) throws {
         guard getuid() == 0 else {

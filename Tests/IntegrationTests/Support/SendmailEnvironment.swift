@@ -25,9 +25,7 @@ final class SendmailEnvironment: Sendable {
     /// Where `scripts/private-sendmail` unpacks Sendmail, or `MISDIRECT_SENDMAIL_ROOT`.
     static var prefix: String {
         if let path = ProcessInfo.processInfo.environment["MISDIRECT_SENDMAIL_ROOT"] { return path }
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent(".build/sendmail/root").path
+        return Repository.path(".build/sendmail/root")
     }
 
     init() throws {

@@ -70,6 +70,10 @@ let package = Package(
             path: "Sources/CZlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // The MTA side of the milter protocol: `probe` asks a running milter with it; MilterTests
+        // drive the library with it, IntegrationTests the binary where a real MTA cannot produce
+        // the input.
+        .target(name: "MTADriver"),
         // Everything the commands share: configuration (YAML, located errors), the milter
         // session, the services `serve` runs beside libmilter (metrics, review notices, history),
         // logging, and the operations on Postfix's queue. Imported by the executable and tests.
@@ -91,6 +95,7 @@ let package = Package(
             name: "misdirect-milter",
             dependencies: [
                 "MisdirectMilterKit",
+                "MTADriver",
                 "Milter",
                 "MisdirectionRisk",
                 "MailHistory",
@@ -114,9 +119,7 @@ let package = Package(
         // What every kind of test shares: a free loopback port, a lock, spawning a child that
         // inherits none of the test process's descriptors.
         .target(name: "TestSupport", dependencies: ["CorrespondentHistory"], path: "Tests/TestSupport"),
-        // The MTA side of the milter protocol, for tests: MilterTests drive the library with it,
-        // IntegrationTests the binary where a real MTA cannot produce the input.
-        .target(name: "MTADriver", path: "Tests/MTADriver"),
+
         .testTarget(name: "MilterTests", dependencies: ["Milter", "MTADriver", "TestSupport"]),
         .testTarget(name: "MailHistoryTests", dependencies: ["MailHistory"]),
         // A private PostgreSQL server on loopback for the store and integration tests.

@@ -15,7 +15,7 @@ struct MisdirectMilter: ParsableCommand {
             accepted message gets an X-Misdirection-Risk header.
             """,
         version: Version.current,
-        subcommands: [Serve.self, Check.self, Replay.self, ConfigCommand.self, Held.self, HistoryCommand.self]
+        subcommands: [Serve.self, Check.self, Probe.self, Replay.self, ConfigCommand.self, Held.self, HistoryCommand.self]
     )
 }
 
@@ -43,6 +43,8 @@ enum ExitStatus {
     static let unavailable: Int32 = 69
     /// EX_NOINPUT: an input file cannot be read.
     static let noInput: Int32 = 66
+    /// EX_PROTOCOL: the peer broke the protocol (`probe`: the milter's answers).
+    static let protocolError: Int32 = 76
     /// EX_NOPERM: the process cannot become the configured user.
     static let noPermission: Int32 = 77
     /// EX_CONFIG: the configuration is wrong.

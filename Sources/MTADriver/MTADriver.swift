@@ -3,10 +3,11 @@ import Foundation
 /// The MTA side of the milter protocol (version 6), enough to drive a milter the way Postfix
 /// does: negotiate, send stages with their macros, read replies and end-of-message changes.
 ///
-/// A test tool: MilterTests drive the Milter library with it in-process, and the integration
-/// tests drive the real binary where a real MTA cannot produce the input: the
-/// `{auth_authen}` macro of an authenticated sender, and what Postfix would never send (NUL or
-/// CR LF in an argument, bytes that are not UTF-8, a connection cut at any point).
+/// `misdirect-milter probe` asks a running milter what it decides with it; MilterTests drive the
+/// Milter library with it in-process, and the integration tests drive the real binary where a
+/// real MTA cannot produce the input: the `{auth_authen}` macro of an authenticated sender, and
+/// what Postfix would never send (NUL or CR LF in an argument, bytes that are not UTF-8, a
+/// connection cut at any point).
 public final class MTAConnection {
     public enum Reply: Equatable, Sendable {
         case `continue`, accept, reject, tempfail, discard, skip
@@ -31,6 +32,10 @@ public final class MTAConnection {
 
     public struct DriverError: Error, CustomStringConvertible {
         public let description: String
+
+        public init(description: String) {
+            self.description = description
+        }
     }
 
     private let fd: Int32
@@ -52,12 +57,25 @@ public final class MTAConnection {
     }
 
     /// Connects to a TCP socket on loopback.
-    public init(tcpPort port: UInt16, timeout: Int = 10) throws {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        fd = try Self.connected(to: &address, family: AF_INET, name: "127.0.0.1:\(port)", timeout: timeout)
+    public convenience init(tcpPort port: UInt16, timeout: Int = 10) throws {
+        try self.init(tcpHost: "127.0.0.1", port: port, timeout: timeout)
+    }
+
+    /// Connects to a TCP socket at an IPv4 or IPv6 address literal.
+    public init(tcpHost host: String, port: UInt16, timeout: Int = 10) throws {
+        var v4 = sockaddr_in()
+        var v6 = sockaddr_in6()
+        if inet_pton(AF_INET, host, &v4.sin_addr) == 1 {
+            v4.sin_family = sa_family_t(AF_INET)
+            v4.sin_port = port.bigEndian
+            fd = try Self.connected(to: &v4, family: AF_INET, name: "\(host):\(port)", timeout: timeout)
+        } else if inet_pton(AF_INET6, host, &v6.sin6_addr) == 1 {
+            v6.sin6_family = sa_family_t(AF_INET6)
+            v6.sin6_port = port.bigEndian
+            fd = try Self.connected(to: &v6, family: AF_INET6, name: "[\(host)]:\(port)", timeout: timeout)
+        } else {
+            throw DriverError(description: "\(host) is not an IP address")
+        }
     }
 
     /// A stream socket of `family` connected to `address`, whose reads give up after `timeout` s.
@@ -70,8 +88,9 @@ public final class MTAConnection {
             }
         }
         guard result == 0 else {
+            let reason = String(cString: strerror(errno))
             close(fd)
-            throw DriverError(description: "connect \(name): errno \(errno)")
+            throw DriverError(description: "connect \(name): \(reason)")
         }
         var readTimeout = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &readTimeout, socklen_t(MemoryLayout<timeval>.size))

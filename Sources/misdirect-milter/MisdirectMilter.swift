@@ -1,9 +1,9 @@
 import ArgumentParser
+import CorrespondentHistory
 import Foundation
 import MisdirectMilterKit
 
-/// The command-line entry point.
-@main
+/// The root command.
 struct MisdirectMilter: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "misdirect-milter",
@@ -49,4 +49,54 @@ enum ExitStatus {
     static let noPermission: Int32 = 77
     /// EX_CONFIG: the configuration is wrong.
     static let config: Int32 = 78
+}
+
+/// The process's entry point: parses the command line and runs the command on the main thread,
+/// an asynchronous one (`serve`, `check`, `history`) as a task the main thread waits for.
+///
+/// Not `AsyncParsableCommand.main()`: Swift's asynchronous main ends the main thread on Linux
+/// (libdispatch's `dispatch_main`), and a thread that has ended keeps the credentials it had, so
+/// after `serve` drops root, `ps` and /proc/PID/status (which show the main thread's) would go on
+/// saying root. The main thread has to live and take part in the `setuid`.
+@main
+enum Entry {
+    static func main() {
+        let command: any ParsableCommand
+        do {
+            command = try MisdirectMilter.parseAsRoot()
+        } catch {
+            MisdirectMilter.exit(withError: error)
+        }
+        guard let asynchronous = command as? any AsyncParsableCommand else {
+            var command = command
+            do {
+                try command.run()
+                MisdirectMilter.exit()
+            } catch {
+                MisdirectMilter.exit(withError: error)
+            }
+        }
+        let failure = LockedValue<(any Error)?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let box = UncheckedCommand(command: asynchronous)
+        // Detached: `main` is isolated to the main actor, whose queue the waiting thread never
+        // drains.
+        Task.detached {
+            var command = box.command
+            do {
+                try await command.run()
+            } catch {
+                failure.withLock { $0 = error }
+            }
+            done.signal()
+        }
+        done.wait()
+        if let error = failure.withLock({ $0 }) { MisdirectMilter.exit(withError: error) }
+        MisdirectMilter.exit()
+    }
+
+    /// The parsed command, handed once from the main thread to the task that runs it.
+    private struct UncheckedCommand: @unchecked Sendable {
+        let command: any AsyncParsableCommand
+    }
 }

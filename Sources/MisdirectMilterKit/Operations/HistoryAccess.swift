@@ -15,30 +15,28 @@ package enum HistoryAccess {
     package static func with<T: Sendable>(
         _ configuration: HistoryConfiguration, timeout: Duration,
         _ body: @escaping @Sendable (any CorrespondentStore) async throws -> T
-    ) throws -> T {
-        try runBlocking {
-            let store = configuration.openStore(logger: quietLogger)
-            do {
-                try await withDeadline(timeout) { try await store.prepare() }
-                let result = try await withDeadline(timeout) { try await body(store) }
-                await store.close()
-                return result
-            } catch {
-                await store.close()
-                throw error
-            }
+    ) async throws -> T {
+        let store = configuration.openStore(logger: quietLogger)
+        do {
+            try await withDeadline(timeout) { try await store.prepare() }
+            let result = try await withDeadline(timeout) { try await body(store) }
+            await store.close()
+            return result
+        } catch {
+            await store.close()
+            throw error
         }
     }
 
     /// The history `check` decides with, or nil (with a warning on standard error) when none
     /// is configured or the store cannot be read.
-    package static func snapshot(for engine: Engine) -> HistorySnapshot? {
+    package static func snapshot(for engine: Engine) async -> HistorySnapshot? {
         guard let history = engine.configuration.history else { return nil }
         // Checking creates nothing: no SQLite file yet is no history yet.
         guard history.exists else { return HistorySnapshot(like: engine.classifier) }
         let since = HistoryService.today() - history.service.retentionDays + 1
         do {
-            let facts = try with(history, timeout: max(history.service.timeout, .seconds(5))) { store in
+            let facts = try await with(history, timeout: max(history.service.timeout, .seconds(5))) { store in
                 try await store.facts(sinceDay: since)
             }
             return HistorySnapshot(facts: facts, threshold: history.threshold, typoRatio: history.typoRatio, like: engine.classifier)

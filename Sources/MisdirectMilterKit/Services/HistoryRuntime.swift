@@ -141,7 +141,8 @@ package struct MinimumLevelHandler: LogHandler {
     }
 }
 
-/// Runs async work from synchronous code (the commands, the signal loop) and waits for it.
+/// Runs async work from synchronous code (`serve`'s signal loop, which owns the main thread) and
+/// waits for it.
 /// The work runs on the global executor, never on the waiting thread.
 package func runBlocking<T: Sendable>(_ work: @escaping @Sendable () async -> T) -> T {
     let result = LockedValue<T?>(nil)

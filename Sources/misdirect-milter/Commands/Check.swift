@@ -5,7 +5,7 @@ import MisdirectMilterKit
 import MisdirectionRisk
 
 /// `misdirect-milter check`: classifies addresses or domains without any MTA.
-struct Check: ParsableCommand {
+struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Classify addresses or domains as the milter would.",
         discussion: """
@@ -38,9 +38,9 @@ struct Check: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let engine = try options.loadEngine()
-        let history = noHistory ? nil : HistoryAccess.snapshot(for: engine)
+        let history = noHistory ? nil : await HistoryAccess.snapshot(for: engine)
         if let message {
             let text: String
             do {

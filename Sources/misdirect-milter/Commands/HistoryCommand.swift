@@ -30,9 +30,9 @@ struct HistoryCommand: ParsableCommand {
     }
 
     /// Runs a store call for a command; a store that cannot be reached ends it with 69.
-    static func run<T: Sendable>(_ history: HistoryConfiguration, timeout: Duration = .seconds(60), _ body: @escaping @Sendable (any CorrespondentStore) async throws -> T) throws -> T {
+    static func run<T: Sendable>(_ history: HistoryConfiguration, timeout: Duration = .seconds(60), _ body: @escaping @Sendable (any CorrespondentStore) async throws -> T) async throws -> T {
         do {
-            return try HistoryAccess.with(history, timeout: timeout, body)
+            return try await HistoryAccess.with(history, timeout: timeout, body)
         } catch {
             printError("misdirect-milter: history (\(history.location)): \(error)")
             throw ExitCode(ExitStatus.unavailable)
@@ -41,7 +41,7 @@ struct HistoryCommand: ParsableCommand {
 }
 
 /// `misdirect-milter history import`: seeds the history from Postfix logs.
-struct HistoryImport: ParsableCommand {
+struct HistoryImport: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Seed the history from Postfix mail logs (plain or gzip).",
@@ -64,7 +64,7 @@ struct HistoryImport: ParsableCommand {
     @Argument(help: ArgumentHelp("Postfix log files: mail.log, mail.log.1, mail.log.2.gz …", valueName: "path"))
     var paths: [String]
 
-    func run() throws {
+    func run() async throws {
         let engine = try options.loadEngine()
         let history = try HistoryCommand.configuration(of: engine, path: options.path)
         let hasher = history.addresses ? try? AddressHasher.loadOrCreateKey(at: history.addressKeyPath) : nil
@@ -116,7 +116,7 @@ struct HistoryImport: ParsableCommand {
         }
         let batch = observations
         let since = HistoryService.today() - history.service.retentionDays + 1
-        let facts = try HistoryCommand.run(history, timeout: .seconds(600)) { store in
+        let facts = try await HistoryCommand.run(history, timeout: .seconds(600)) { store in
             var start = 0
             while start < batch.count {
                 try await store.record(Array(batch[start..<min(start + 5_000, batch.count)]))
@@ -153,7 +153,7 @@ struct HistoryImport: ParsableCommand {
 }
 
 /// `misdirect-milter history show DOMAIN`.
-struct HistoryShow: ParsableCommand {
+struct HistoryShow: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
         abstract: "Show what the history knows about a recipient domain and its sub-domains."
@@ -167,12 +167,12 @@ struct HistoryShow: ParsableCommand {
     @Argument(help: ArgumentHelp("A recipient domain (partner.ml).", valueName: "domain"))
     var domain: String
 
-    func run() throws {
+    func run() async throws {
         let engine = try options.loadEngine()
         let history = try HistoryCommand.configuration(of: engine, path: options.path)
         let key = HistorySnapshot.domainKey(domain)
         let since = HistoryService.today() - history.service.retentionDays + 1
-        let report = history.exists ? try HistoryCommand.run(history) { store in try await store.report(for: key, sinceDay: since) } : CorrespondentReport()
+        let report = history.exists ? try await HistoryCommand.run(history) { store in try await store.report(for: key, sinceDay: since) } : CorrespondentReport()
         let snapshot = HistorySnapshot(facts: report.totals, threshold: history.threshold, typoRatio: history.typoRatio, like: engine.classifier)
         print(json ? Self.json(key, report: report, snapshot: snapshot) : Self.text(key, report: report, snapshot: snapshot, retention: history.service.retentionDays), terminator: "")
     }
@@ -223,7 +223,7 @@ struct HistoryShow: ParsableCommand {
 }
 
 /// `misdirect-milter history forget DOMAIN`.
-struct HistoryForget: ParsableCommand {
+struct HistoryForget: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "forget",
         abstract: "Delete everything recorded about a recipient domain and its sub-domains.",
@@ -235,11 +235,11 @@ struct HistoryForget: ParsableCommand {
     @Argument(help: ArgumentHelp("A recipient domain (army.ml).", valueName: "domain"))
     var domain: String
 
-    func run() throws {
+    func run() async throws {
         let engine = try options.loadEngine()
         let history = try HistoryCommand.configuration(of: engine, path: options.path)
         let key = HistorySnapshot.domainKey(domain)
-        let rows = history.exists ? try HistoryCommand.run(history) { store in try await store.forget(key) } : 0
+        let rows = history.exists ? try await HistoryCommand.run(history) { store in try await store.forget(key) } : 0
         HistoryAccess.restoreOwnership(history)
         print("forgot \(key) and its sub-domains: \(rows) row\(rows == 1 ? "" : "s") deleted from \(history.location)")
     }

@@ -128,7 +128,11 @@ let package = Package(
         .testTarget(name: "CorrespondentHistoryTests", dependencies: ["CorrespondentHistory", "MisdirectionRisk", "PostgresHarness"]),
         .testTarget(
             name: "MisdirectMilterTests",
-            dependencies: ["MisdirectMilterKit", "MisdirectionRisk", "Milter", "MilterTesting", "PostgresHarness", "TestSupport"]
+            dependencies: [
+                "MisdirectMilterKit", "MisdirectionRisk", "Milter", "MilterTesting", "PostgresHarness", "TestSupport",
+                // The reference tests read the packaged file's examples as YAML.
+                .product(name: "Yams", package: "Yams"),
+            ]
         ),
         // Runs the built binary inside a real Postfix on loopback. Needs root, postfix, swaks.
         .testTarget(name: "IntegrationTests", dependencies: ["MTADriver", "PostgresHarness", "TestSupport", "MisdirectionRisk"]),

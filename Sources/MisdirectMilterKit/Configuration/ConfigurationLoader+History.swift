@@ -5,11 +5,6 @@ import Yams
 
 /// The `history` section.
 package extension NodeReader {
-    static let historyKeys = [
-        "backend", "state_directory", "postgresql", "record", "addresses", "address_key_file", "established", "typo_ratio",
-        "retention_days", "refresh_interval", "flush_interval", "timeout",
-    ]
-
     /// `history: {…}`, `history: true` (the defaults) or null/`false` (off).
     func history(_ node: Node, key: String) throws(ConfigurationError) -> HistoryConfiguration? {
         if ConfigurationLoader.isNull(node) { return nil }
@@ -22,7 +17,7 @@ package extension NodeReader {
         var backendNode: Node?
         var postgresql: PostgresCorrespondentStore.Settings?
         for (keyNode, value) in try mapping(node, key: key) {
-            let name = try string(keyNode, key: key)
+            let name = try self.key(keyNode, of: .history, in: key)
             let path = "\(key).\(name)"
             switch name {
             case "backend":
@@ -55,7 +50,7 @@ package extension NodeReader {
             case "timeout":
                 history.service.timeout = try duration(value, key: path)
             default:
-                throw error(keyNode, key: path, "unknown key\(ConfigurationLoader.suggestion(for: name, among: Self.historyKeys))")
+                throw notRead(keyNode, key: path)
             }
         }
         switch backendName {
@@ -77,11 +72,10 @@ package extension NodeReader {
 
     private func postgresqlSettings(_ node: Node, key: String) throws(ConfigurationError) -> PostgresCorrespondentStore.Settings {
         var settings = PostgresCorrespondentStore.Settings()
-        let known = ["host", "port", "user", "database", "password_file", "tls", "ca_file", "client_certificate", "client_key"]
         var certificateNode: Node?
         var keyFileNode: Node?
         for (keyNode, value) in try mapping(node, key: key) {
-            let name = try string(keyNode, key: key)
+            let name = try self.key(keyNode, of: .postgresql, in: key)
             let path = "\(key).\(name)"
             switch name {
             case "host":
@@ -125,7 +119,7 @@ package extension NodeReader {
                 settings.clientKey = file
                 keyFileNode = value
             default:
-                throw error(keyNode, key: path, "unknown key\(ConfigurationLoader.suggestion(for: name, among: known))")
+                throw notRead(keyNode, key: path)
             }
         }
         if let certificateNode, keyFileNode == nil {
@@ -153,12 +147,12 @@ package extension NodeReader {
     private func threshold(_ node: Node, key: String) throws(ConfigurationError) -> EstablishedThreshold {
         var threshold = EstablishedThreshold()
         for (keyNode, value) in try mapping(node, key: key) {
-            let name = try string(keyNode, key: key)
+            let name = try self.key(keyNode, of: .established, in: key)
             let path = "\(key).\(name)"
             switch name {
             case "messages": threshold.messages = try count(value, key: path, minimum: 1)
             case "days": threshold.days = try count(value, key: path, minimum: 1)
-            default: throw error(keyNode, key: path, "unknown key\(ConfigurationLoader.suggestion(for: name, among: ["messages", "days"]))")
+            default: throw notRead(keyNode, key: path)
             }
         }
         return threshold

@@ -62,11 +62,9 @@ package extension NodeReader {
         }
         var override = SenderOverride()
         for (keyNode, value) in try mapping(node, key: key) {
-            let name = try string(keyNode, key: key)
+            let name = try self.key(keyNode, of: .senderOverride, in: key)
             let path = "\(key).\(name)"
-            guard name == "header" else {
-                throw error(keyNode, key: path, "unknown key\(ConfigurationLoader.suggestion(for: name, among: ["header"]))")
-            }
+            guard name == "header" else { throw notRead(keyNode, key: path) }
             let header = try string(value, key: path)
             guard !header.isEmpty, header.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }),
                   header.lowercased() != "x-misdirection-risk"

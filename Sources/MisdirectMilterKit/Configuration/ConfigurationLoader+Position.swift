@@ -21,7 +21,7 @@ package extension ConfigurationLoader {
                 lineStart = true
                 candidate = ""
             case ":" where lineStart && !candidate.isEmpty:
-                if keys.contains(candidate) { key = candidate }
+                if keys[candidate] != nil { key = candidate }
                 lineStart = false
             case "a"..."z" where lineStart, "_" where lineStart:
                 candidate.unicodeScalars.append(scalar)

@@ -5,8 +5,10 @@ A private Postfix on loopback gets one smtpd listener per configuration below; s
 sends the same load to each in turn (alternated rounds, so drift hits every configuration
 alike), Postfix relays everything to an smtp-sink. Printed per configuration: messages/s
 (median of the rounds), ratios against Postfix alone and against the smallest C libmilter milter
-(floor-milter.c), the milter's CPU time per message, and its RSS before and after. A last phase
-checks that the milter's RSS stays flat from 10k to 100k messages.
+(floor-milter.c), the milter's CPU time per message, and its RSS before and after. After each
+round's load, one SMTP session at a time times each transaction (MAIL FROM to the 250 after the
+final dot): p50 and p99, and what each adds to the C floor's. A last phase checks that the
+milter's RSS stays flat from 10k to 100k messages.
 
 The "default" rows run packaging/misdirect-milter.yml as users run it (correspondent history in
 SQLite, a line per decision at info to syslog), read at run time with only what a test machine
@@ -102,7 +104,7 @@ def receive_syslog(sock, path, count):
 class SyslogReceiver:
     """A unix datagram socket standing in for /dev/log on a machine without a syslog daemon.
     Bound before the milter starts (it connects once at start and would fall back to standard
-    error), read by a process of its own so it keeps up with the load."""
+    error), read by a process of its own so the latency client never waits for it."""
 
     def __init__(self, root, name):
         self.path = os.path.join(root, f"{name}.syslog.sock")
@@ -227,6 +229,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="alternated rounds (default 3)")
     parser.add_argument("--rss-messages", type=int, default=100000,
                         help="messages for the RSS phase, 0 to skip (default 100000)")
+    parser.add_argument("--latency-messages", type=int, default=200,
+                        help="timed transactions per configuration and round, one session at a time, "
+                             "0 to skip (default 200)")
     parser.add_argument("--binary", help="misdirect-milter binary (default: build release)")
     parser.add_argument("--only", help="configuration names to run, separated by ';'")
     parser.add_argument("--json", help="also write the results to this file")
@@ -376,7 +381,7 @@ def send(args, port, messages):
 
 def run_rounds(args, configs, ports, conf):
     names = list(configs)
-    results = {name: {"rates": [], "cpu_ms": [], "log_lines": [], "syslog_cpu_ms": [],
+    results = {name: {"rates": [], "cpu_ms": [], "log_lines": [], "syslog_cpu_ms": [], "latency_ms": [],
                       "rss_before": None, "rss_after": None} for name in names}
     for milter_name, milter in configs.items():
         if milter:
@@ -403,10 +408,70 @@ def run_rounds(args, configs, ports, conf):
                 results[name]["syslog_cpu_ms"].append(
                     (cpu_seconds(milter.syslog.process.pid) - syslog_cpu_before) * 1000 / args.messages)
             print(f"round {round_number + 1}/{args.rounds}  {name:40s} {rate:8.1f} msg/s", file=sys.stderr)
+        # Latency: one session at a time, each configuration in the same rotated order.
+        for name in order if args.latency_messages else ():
+            results[name]["latency_ms"].extend(time_transactions(args, ports[name], args.latency_messages))
+            wait_for(lambda: queue_empty(conf), 300, "queue to drain")
     for name, milter in configs.items():
         if milter:
             results[name]["rss_after"] = rss_mb(milter.process.pid)
     return results
+
+
+class SMTPSession:
+    """The client side of one SMTP session, one command at a time (no pipelining), answers
+    checked: what a sending MTA without a connection cache does, in its simplest form."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.replies = self.sock.makefile("rb")
+        self.expect(None, 220)
+        self.expect(b"EHLO latency.test.localdomain", 250)
+
+    def expect(self, command, code):
+        if command is not None:
+            self.sock.sendall(command + b"\r\n")
+        while True:
+            line = self.replies.readline()
+            if not line:
+                raise SystemExit(f"SMTP server closed the session after {command!r}")
+            if line[3:4] != b"-":
+                break
+        if int(line[:3]) != code:
+            raise SystemExit(f"SMTP {command!r}: expected {code}, got {line.decode(errors='replace').strip()}")
+
+    def close(self):
+        self.expect(b"QUIT", 221)
+        self.sock.close()
+
+
+def time_transactions(args, port, count):
+    """Milliseconds per SMTP transaction (MAIL FROM up to the 250 after the final dot: what the
+    milter's MAIL, RCPT, header and end-of-message stages add to), one session per message as
+    smtp-source opens them, the same sender, recipients and size."""
+    body = b"La de da de da 1.\r\n" * max(1, args.size // 19)
+    times = []
+    for n in range(count):
+        session = SMTPSession(port)
+        message = (b"From: <alice@example.org>\r\nTo: <someone@army.mil>\r\n"
+                   b"Subject: latency %d\r\nMessage-Id: <%d.%d@latency.test.localdomain>\r\n\r\n"
+                   % (n, time.monotonic_ns(), n)) + body + b".\r\n"
+        started = time.perf_counter()
+        session.expect(b"MAIL FROM:<alice@example.org>", 250)
+        for r in range(1, args.recipients + 1):
+            session.expect(b"RCPT TO:<%dsomeone@army.mil>" % r, 250)
+        session.expect(b"DATA", 354)
+        session.sock.sendall(message)
+        session.expect(None, 250)
+        times.append((time.perf_counter() - started) * 1000)
+        session.close()
+    return times
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
 def verify_default_rows(configs, results):
@@ -468,6 +533,19 @@ def print_table(args, configs, results):
             aim = f"{'yes' if met else 'NO'}, {'every round' if lowest >= 0.95 else 'not every round'} ({lowest:.2f})"
         print(f"| {name} | {median[name]:.0f} | {median[name] / alone:.2f} | {vs_floor} | {vs_ours} | {cpu} "
               f"| {lines} | {rss} | {aim} |")
+    print()
+    if not args.latency_messages:
+        return
+    floor = results.get("C floor, unix", {}).get("latency_ms")
+    print(f"Time per SMTP transaction (MAIL FROM to the 250 after the final dot), one session, "
+          f"{args.latency_messages} x {args.rounds} transactions per configuration:\n")
+    print("| configuration | p50 ms | p99 ms | p50 added vs C floor (unix) | p99 added vs C floor (unix) |")
+    print("|---|---:|---:|---:|---:|")
+    for name in configs:
+        times = results[name]["latency_ms"]
+        p50, p99 = percentile(times, 50), percentile(times, 99)
+        added = (f"{p50 - percentile(floor, 50):+.2f} | {p99 - percentile(floor, 99):+.2f}" if floor else "– | –")
+        print(f"| {name} | {p50:.2f} | {p99:.2f} | {added} |")
     print()
 
 

@@ -111,19 +111,23 @@ final package class SyslogConnection: Sendable {
     private let path: String
     private let facility: SyslogFacility
     private let tag: String
-    private let descriptor: Mutex<Int32>
+    /// The socket, by a number that stays the same for the connection's life: a reconnection
+    /// puts the new socket behind it with `dup2`. So sends need no lock (a datagram is written
+    /// whole by the kernel), and a send can never reach a descriptor that was closed and reused
+    /// for something else, such as an MTA's connection.
+    private let fd: Int32
+    /// Held only while reconnecting.
+    private let reconnection = Mutex<Void>(())
 
     package init(path: String, facility: SyslogFacility, tag: String) throws {
         self.path = path
         self.facility = facility
         self.tag = tag
-        descriptor = Mutex(-1)
-        let fd = try Self.connect(path)
-        descriptor.withLock { $0 = fd }
+        fd = try Self.connect(path)
     }
 
     deinit {
-        descriptor.withLock { if $0 >= 0 { close($0) } }
+        close(fd)
     }
 
     /// The syslog severity of a swift-log level.
@@ -145,20 +149,27 @@ final package class SyslogConnection: Sendable {
     @discardableResult
     package func send(severity: Int32, message: String) -> Bool {
         let datagram = Array("<\(facility.code * 8 + severity)>\(Self.timestamp()) \(tag)[\(getpid())]: \(message)".utf8)
-        let sent = descriptor.withLock { fd -> Bool in
-            for attempt in 0..<2 {
-                if fd < 0 { fd = (try? Self.connect(path)) ?? -1 }
-                guard fd >= 0 else { return false }
-                let sent = datagram.withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
-                if sent >= 0 { return true }
-                if errno == EAGAIN || attempt == 1 { return false }
-                close(fd)
-                fd = -1
+        var sent = false
+        for attempt in 0..<2 {
+            let count = datagram.withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+            if count >= 0 {
+                sent = true
+                break
             }
-            return false
+            if errno == EAGAIN || attempt == 1 || !reconnect() { break }
         }
         if !sent { LogSink.countDroppedLine() }
         return sent
+    }
+
+    /// A new connection to the daemon (restarted, or its socket replaced) behind the same
+    /// descriptor number; false when it cannot be reached.
+    private func reconnect() -> Bool {
+        reconnection.withLock { _ in
+            guard let fresh = try? Self.connect(path) else { return false }
+            defer { close(fresh) }
+            return dup2(fresh, fd) >= 0
+        }
     }
 
     private static func connect(_ path: String) throws -> Int32 {

@@ -102,7 +102,6 @@ let package = Package(
                 "CorrespondentHistory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // Release-mode speed benchmark of the classifier against a linear scan (prints a table).

@@ -30,7 +30,7 @@ package struct ReviewNotice: Sendable {
     package func message(hostname: String, date: Date = Date()) -> [UInt8] {
         let boundary = "misdirect-\(queueID)-\(UInt32.random(in: 0...UInt32.max))"
         let subject = headers.first { String(decoding: $0.name, as: UTF8.self).lowercased() == "subject" }
-            .map { Self.oneLine(String(decoding: $0.value, as: UTF8.self)) } ?? "(no subject)"
+            .map { oneLine(String(decoding: $0.value, as: UTF8.self)) } ?? "(no subject)"
         var text = """
             From: misdirect-milter <MAILER-DAEMON@\(hostname)>
             To: <\(review.mailbox)>
@@ -47,8 +47,8 @@ package struct ReviewNotice: Sendable {
             misdirect-milter held a message on \(hostname) for review.
 
             Queue id:  \(queueID)
-            Sender:    \(Self.oneLine(sender))
-            Why:       \(Self.oneLine(reason))
+            Sender:    \(oneLine(sender))
+            Why:       \(oneLine(reason))
 
             The sender was told the message was accepted; it waits in Postfix's hold queue.
             On \(hostname), as root:
@@ -73,16 +73,6 @@ package struct ReviewNotice: Sendable {
         if bytes.suffix(2) != [13, 10] { bytes += [13, 10] }
         bytes += Array("--\(boundary)--\r\n".utf8)
         return bytes
-    }
-
-    /// The text on one line: control characters (folds included) become single spaces.
-    private static func oneLine(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            let blank = scalar.value < 0x20 || scalar.value == 0x7F || scalar == " "
-            if blank { if out.last != " " { out.append(" ") } } else { out.unicodeScalars.append(scalar) }
-        }
-        return out
     }
 
     /// Non-ASCII replaced, so the notice's own Subject needs no encoding.

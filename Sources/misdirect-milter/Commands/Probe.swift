@@ -144,18 +144,13 @@ struct Probe: ParsableCommand {
 
     static func describe(_ change: MTAConnection.Change) -> String {
         switch change {
-        case let .addHeader(name, value): "adds header \(name): \(Self.oneLine(value))"
-        case let .insertHeader(index, name, value): "inserts header \(name) at \(index): \(Self.oneLine(value))"
+        case let .addHeader(name, value): "adds header \(name): \(oneLine(value))"
+        case let .insertHeader(index, name, value): "inserts header \(name) at \(index): \(oneLine(value))"
         case let .changeHeader(index, name, value) where value.isEmpty: "removes header \(name) #\(index)"
-        case let .changeHeader(index, name, value): "changes header \(name) #\(index): \(Self.oneLine(value))"
+        case let .changeHeader(index, name, value): "changes header \(name) #\(index): \(oneLine(value))"
         case let .quarantine(reason): "holds the message: \(reason)"
         case let .addRecipient(address): "adds recipient \(address)"
         }
-    }
-
-    /// A folded header value on one line.
-    static func oneLine(_ value: String) -> String {
-        value.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
     }
 
     /// `Name: value` as its two parts, or nil.

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CorrespondentHistory
 import Foundation
 import MisdirectMilterKit
 
@@ -52,7 +51,7 @@ enum ExitStatus {
 }
 
 /// The process's entry point: parses the command line and runs the command on the main thread,
-/// an asynchronous one (`serve`, `check`, `history`) as a task the main thread waits for.
+/// an asynchronous one (`check`, `history`) as a task the main thread waits for.
 ///
 /// Not `AsyncParsableCommand.main()`: Swift's asynchronous main ends the main thread on Linux
 /// (libdispatch's `dispatch_main`), and a thread that has ended keeps the credentials it had, so
@@ -76,23 +75,16 @@ enum Entry {
                 MisdirectMilter.exit(withError: error)
             }
         }
-        let failure = LockedValue<(any Error)?>(nil)
-        let done = DispatchSemaphore(value: 0)
         let box = UncheckedCommand(command: asynchronous)
-        // Detached: `main` is isolated to the main actor, whose queue the waiting thread never
-        // drains.
-        Task.detached {
-            var command = box.command
-            do {
+        do {
+            try runBlocking {
+                var command = box.command
                 try await command.run()
-            } catch {
-                failure.withLock { $0 = error }
             }
-            done.signal()
+            MisdirectMilter.exit()
+        } catch {
+            MisdirectMilter.exit(withError: error)
         }
-        done.wait()
-        if let error = failure.withLock({ $0 }) { MisdirectMilter.exit(withError: error) }
-        MisdirectMilter.exit()
     }
 
     /// The parsed command, handed once from the main thread to the task that runs it.

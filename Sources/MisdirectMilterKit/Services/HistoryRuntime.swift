@@ -140,26 +140,3 @@ package struct MinimumLevelHandler: LogHandler {
         target.log(level: event.level, event.message, metadata: metadata.merging(event.metadata ?? [:]) { $1 }, source: event.source, file: event.file, function: event.function, line: event.line)
     }
 }
-
-/// Runs async work from synchronous code (`serve`'s signal loop, which owns the main thread) and
-/// waits for it.
-/// The work runs on the global executor, never on the waiting thread.
-package func runBlocking<T: Sendable>(_ work: @escaping @Sendable () async -> T) -> T {
-    let result = LockedValue<T?>(nil)
-    let done = DispatchSemaphore(value: 0)
-    Task {
-        let value = await work()
-        result.withLock { $0 = value }
-        done.signal()
-    }
-    done.wait()
-    return result.withLock { $0! }
-}
-
-/// The same, for work that throws.
-package func runBlocking<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
-    let outcome: Result<T, any Error> = runBlocking {
-        do { return .success(try await work()) } catch { return .failure(error) }
-    }
-    return try outcome.get()
-}

@@ -144,7 +144,7 @@ struct PostfixTests {
         #expect(env.milters[.enforce]!.logLines(containing: ["removed forged header", "header.count=2"]).count >= 1)
     }
 
-    @Test("each decision is logged once with queue id, sender, recipient, level, action and reasons")
+    @Test("a refused recipient is logged with its reasons; the message's line names the clean one")
     func decisionLog() throws {
         let env = try environment()
         let subject = PostfixEnvironment.uniqueSubject("log")
@@ -155,10 +155,13 @@ struct PostfixTests {
         #expect(rejected.count == 1)
         #expect(rejected.first?.contains("risk.action=reject") == true)
         #expect(rejected.first?.contains("risk.suspected=army.mil") == true)
-        let accepted = milter.logLines(containing: ["accepted recipient", "rcpt.address=<logged@army.mil>"])
-        #expect(accepted.count == 1)
-        let queueID = accepted.first?.split(separator: " ").first { $0.hasPrefix("mail.queue_id=") }
+        let checked = milter.logLines(containing: ["checked message", "rcpt.clean=<logged@army.mil>"])
+        #expect(checked.count == 1)
+        #expect(checked.first?.contains("rcpt.count=1") == true && checked.first?.contains("rcpt.flagged=0") == true)
+        let queueID = checked.first?.split(separator: " ").first { $0.hasPrefix("mail.queue_id=") }
         #expect(queueID != nil && queueID != "mail.queue_id=NOQUEUE")
+        // At info a clean recipient has no line of its own.
+        #expect(milter.logLines(containing: ["accepted recipient", "rcpt.address=<logged@army.mil>"], timeout: .seconds(1)).isEmpty)
     }
 
     // MARK: Sensitivity and context at end of message

@@ -24,12 +24,12 @@ struct SessionPathTests {
         }
     }
 
-    static func session(_ yaml: String) throws -> MisdirectionSession {
+    static func session(_ yaml: String, logger: Logger = Logger(label: "test")) throws -> MisdirectionSession {
         let configuration = try ConfigurationLoader.parse(
             "protected: [mil, gov]\npublic_suffix_list: \(Repository.publicSuffixListPath)\n" + yaml, file: "test.yml")
         let engine = try Engine.load(configuration, file: "test.yml", generation: 1)
         let notifier = configuration.review.map { ReviewNotifier(logger: Logger(label: "test"), maximumBytes: $0.queueSize) }
-        return MisdirectionSession(engine: engine, logger: Logger(label: "test"), notifier: notifier)
+        return MisdirectionSession(engine: engine, logger: logger, notifier: notifier)
     }
 
     /// MAIL, each RCPT, the headers, end of headers, the body chunks and end of message.
@@ -161,6 +161,28 @@ struct SessionPathTests {
         }
     }
 
+    @Test("at info a flagged recipient has a line and the message one more naming the clean ones; at debug every recipient has one")
+    func decisionLines() throws {
+        for level in [Logger.Level.info, .debug] {
+            let lines = CapturedLines()
+            var logger = Logger(label: "test") { _ in CapturingHandler(lines: lines) }
+            logger.logLevel = level
+            let clean = (1...23).map { "<p\($0)@army.mil>" }
+            let outcome = Self.send(try Self.session("actions: {high: tag}\n", logger: logger),
+                                    to: ["<j.smith@army.ml>"] + clean, context: RecordingContext(macros: ["i": "4LOG"]))
+            #expect(outcome.end == .continue)
+            let messages = lines.all.map(\.message)
+            #expect(messages.filter { $0 == "tagged recipient" }.count == 1)
+            #expect(messages.filter { $0 == "accepted recipient" }.count == (level == .debug ? 23 : 0))
+            let checked = try #require(lines.all.first { $0.message == "checked message" })
+            #expect(checked.metadata["rcpt.count"] == "24" && checked.metadata["rcpt.flagged"] == "1")
+            #expect(checked.metadata["risk.action"] == "tag" && checked.metadata["mail.queue_id"] == "4LOG")
+            let listed = try #require(checked.metadata["rcpt.clean"])
+            #expect(listed.hasPrefix("<p1@army.mil>,<p2@army.mil>,") && listed.hasSuffix(",<p20@army.mil>,+3 more"), "\(listed)")
+            #expect(!listed.contains("army.ml>"))
+        }
+    }
+
     @Test("headers the session writes are cleaned as libmilter's context cleans them")
     func recordingContextCleans() throws {
         let context = RecordingContext()
@@ -168,5 +190,32 @@ struct SessionPathTests {
         #expect(context.changes == [.addHeader(name: "X-Test", value: "a b\n c d")])
         #expect(throws: MilterError.invalidHeaderName) { try context.addHeader("Bad: name", value: "x") }
         #expect(RecordingContext(macros: ["auth_authen": "alice"]).macro("{auth_authen}") == "alice")
+    }
+}
+
+/// Log lines a test reads back: message and metadata as text.
+final class CapturedLines: Sendable {
+    struct Line: Sendable {
+        let message: String
+        let metadata: [String: String]
+    }
+    private let lines = Locked<[Line]>([])
+    var all: [Line] { lines.withLock { $0 } }
+    func append(_ line: Line) { lines.withLock { $0.append(line) } }
+}
+
+struct CapturingHandler: LogHandler {
+    let lines: CapturedLines
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .info
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        lines.append(.init(message: event.message.description, metadata: merged.mapValues { "\($0)" }))
     }
 }

@@ -42,24 +42,65 @@ package extension MisdirectionSession {
         logger.log(level: level, text ?? outcome, metadata: metadata)
     }
 
-    /// The decisions of the recipients this copy goes to, and a line for a held message.
+    /// The end of a message: a line for each recipient this copy goes to that the policy flagged
+    /// (any level above none, an action other than accept, a log-only rule, a sender override),
+    /// and one line for the message that names the clean ones. Clean recipients get a line each
+    /// only at `debug`: at `info` five clean recipients cost one line, not five, which is most of
+    /// what logging costs a busy milter (docs/performance-and-accuracy.md).
     func logEndOfMessage(queueID: String?, action: Action) {
+        let queue = "\(queueID ?? "NOQUEUE")"
         if message.forgedHeaders > 0 {
             logger.warning("removed forged header", metadata: [
-                "mail.queue_id": "\(queueID ?? "NOQUEUE")", "mail.sender": "\(message.sender)",
+                "mail.queue_id": "\(queue)", "mail.sender": "\(message.sender)",
                 "header.count": "\(message.forgedHeaders)",
             ])
         }
+        var clean: [Decision] = []
+        var flagged = 0
         for decision in message.decisions where !decision.effectiveAction.refuses {
-            log(decision, queueID: queueID)
+            if Self.isClean(decision) {
+                clean.append(decision)
+                log(decision, queueID: queueID, level: .debug)
+            } else {
+                flagged += 1
+                log(decision, queueID: queueID)
+            }
+        }
+        if logger.logLevel <= .info {
+            var metadata: Logger.Metadata = [
+                "mail.queue_id": "\(queue)", "mail.sender": "\(message.sender)",
+                "risk.action": "\(action)", "risk.mode": "\(engine.policy.mode)",
+                "rcpt.count": "\(clean.count + flagged)", "rcpt.flagged": "\(flagged)",
+            ]
+            if !clean.isEmpty { metadata["rcpt.clean"] = "\(Self.addressList(clean))" }
+            logger.info("checked message", metadata: metadata)
         }
         if action == .quarantine {
             logger.notice("held message for review", metadata: [
-                "mail.queue_id": "\(queueID ?? "NOQUEUE")", "mail.sender": "\(message.sender)",
+                "mail.queue_id": "\(queue)", "mail.sender": "\(message.sender)",
                 "hold.reason": "\(holdReason)",
             ])
         }
     }
+
+    /// Nothing to say about this recipient: no level, accepted, no rule in log-only mode asked
+    /// for more, not delivered on the sender's word.
+    static func isClean(_ decision: Decision) -> Bool {
+        decision.verdict.level == .none && decision.action == .accept && decision.effectiveAction == .accept
+            && decision.logOnlyRules.isEmpty && !decision.overridden
+    }
+
+    /// The recipients' addresses, comma-separated; after ``listedAddresses`` of them, how many more.
+    static func addressList(_ decisions: [Decision]) -> String {
+        var text = decisions.prefix(listedAddresses).map { decision in
+            decision.verdict.address.map { "<\($0)>" } ?? decision.verdict.input
+        }.joined(separator: ",")
+        if decisions.count > listedAddresses { text += ",+\(decisions.count - listedAddresses) more" }
+        return text
+    }
+
+    /// The most clean recipients a message line names: a syslog line stays well under 2 KiB.
+    static var listedAddresses: Int { 20 }
 
     /// `550 5.7.1` (reject) or `450 4.7.1` (tempfail) with the explanation and the suggestion,
     /// on one line of at most 512 octets (RFC 5321) whatever the recipient looked like.

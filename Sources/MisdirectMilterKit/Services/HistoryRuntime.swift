@@ -2,11 +2,12 @@ import CorrespondentHistory
 import Foundation
 import Logging
 import MisdirectionRisk
+import ServiceLifecycle
 
 /// `serve`'s correspondent history: the snapshot sessions read at RCPT and the queue they add
 /// delivered mail to. The store is only touched by ``HistoryService``'s background loops;
 /// nothing here waits for it.
-final package class HistoryRuntime: Sendable {
+final package class HistoryRuntime: Service, Sendable {
     package let configuration: HistoryConfiguration
     package let service: HistoryService
     private let engines: EngineStore
@@ -36,7 +37,13 @@ final package class HistoryRuntime: Sendable {
     /// The history sessions decide with: nil until the store was first read.
     package var snapshot: HistorySnapshot? { current.withLock { $0 } }
 
-    package func start() { service.start() }
+    /// Reads and writes the store in the background until a graceful shutdown, then writes
+    /// what is queued (at most 10 seconds) and closes it.
+    package func run() async {
+        service.start()
+        try? await gracefulShutdown()
+        await stop()
+    }
 
     /// Rebuilds the snapshot for the current engine (after a reload) from the last facts read.
     package func rebuild() {
@@ -74,8 +81,8 @@ final package class HistoryRuntime: Sendable {
     }
 
     /// Stops the loops and writes what is queued.
-    package func stop() {
-        let left = runBlocking { await self.service.stop(flushTimeout: .seconds(10)) }
+    private func stop() async {
+        let left = await service.stop(flushTimeout: .seconds(10))
         if left > 0 {
             logger.error("history: could not write every delivery before stopping", metadata: ["history.lost": "\(left)"])
         } else {

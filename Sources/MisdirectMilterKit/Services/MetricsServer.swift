@@ -1,4 +1,5 @@
 import Foundation
+import ServiceLifecycle
 
 /// Where `metrics_listen` serves: a loopback address and a port.
 ///
@@ -56,7 +57,7 @@ package struct MetricsAddress: Sendable, Equatable, CustomStringConvertible {
 /// A minimal HTTP/1.x responder for Prometheus scrapes: `GET /metrics` on a loopback address,
 /// one connection at a time on a thread of its own, `Connection: close`. No SwiftNIO: a scrape
 /// every few seconds needs nothing more, and it stays out of the milter's threads.
-final package class MetricsServer: Sendable {
+final package class MetricsServer: Service, Sendable {
     package struct Failure: Error, CustomStringConvertible {
         package let description: String
     }
@@ -65,7 +66,7 @@ final package class MetricsServer: Sendable {
     private let listener: Int32
     private let render: @Sendable () -> [UInt8]
 
-    /// Binds the address now (before privileges are dropped); ``start()`` serves.
+    /// Binds the address now (before privileges are dropped); ``run()`` serves.
     package init(address: MetricsAddress, render: @escaping @Sendable () -> [UInt8]) throws(Failure) {
         self.address = address
         self.render = render
@@ -90,8 +91,15 @@ final package class MetricsServer: Sendable {
         listener = fd
     }
 
-    /// Serves scrapes on a new thread until the process ends.
-    package func start() {
+    /// Serves scrapes until a graceful shutdown, then stops listening. `accept` blocks, so the
+    /// scrapes are answered on a thread of their own, which ends when the listener is shut down.
+    package func run() async {
+        start()
+        try? await gracefulShutdown()
+        shutdown(listener, Int32(SHUT_RDWR))
+    }
+
+    private func start() {
         let thread = Thread { [self] in
             while true {
                 let client = accept(listener, nil, nil)

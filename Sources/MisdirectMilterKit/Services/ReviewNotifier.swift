@@ -1,18 +1,23 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 
-/// Submits review notices by SMTP on a thread of its own, so the milter never waits on it.
+/// Submits review notices by SMTP in the background (a service of `serve`'s group), so the
+/// milter never waits on it.
 ///
 /// A notice that cannot be delivered after a few tries is logged and dropped: the held message
-/// itself stays in the hold queue, so nothing is lost, only the reviewer's copy.
-final package class ReviewNotifier: Sendable {
+/// itself stays in the hold queue, so nothing is lost, only the reviewer's copy. So are the
+/// notices still waiting when the milter stops.
+final package class ReviewNotifier: Service, Sendable {
     package static let attempts = 3
 
     /// Notices beyond its bounds (count and bytes) are dropped with an error: a stuck relay
     /// must not grow memory.
     private let queue: Mutex<ReviewQueue>
-    private let wakeup = DispatchSemaphore(value: 0)
+    /// One element per notice queued: ``run()`` takes the notices in order.
+    private let wakeups: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
     private let logger: Logger
     private let hostname: String
 
@@ -23,16 +28,14 @@ final package class ReviewNotifier: Sendable {
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, name.count - 1)
         hostname = name.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        let thread = Thread { [self] in run() }
-        thread.name = "review-notifier"
-        thread.start()
+        (wakeups, wake) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
 
     /// Queues a notice; returns at once.
     package func submit(_ notice: ReviewNotice) {
         let (accepted, waiting, bytes) = queue.withLock { queue in (queue.enqueue(notice), queue.waiting.count, queue.bytes) }
         if accepted {
-            wakeup.signal()
+            wake.yield()
         } else {
             logger.error("review notice dropped: too many waiting; the message stays held", metadata: [
                 "mail.queue_id": "\(notice.queueID)", "review.waiting": "\(waiting)", "review.waiting_bytes": "\(bytes)",
@@ -41,12 +44,40 @@ final package class ReviewNotifier: Sendable {
         }
     }
 
-    private func run() {
-        while true {
-            wakeup.wait()
+    /// Sends the notices as they come, one at a time, until a graceful shutdown.
+    package func run() async {
+        for await _ in wakeups.cancelOnGracefulShutdown() {
             guard let notice = queue.withLock({ $0.next() }) else { continue }
-            deliver(notice)
+            await deliverOnOwnThread(notice)
             queue.withLock { $0.finished(notice) }
+        }
+        let left = queue.withLock { $0.waiting.count }
+        if left > 0 {
+            logger.warning("stopping with review notices unsent; their messages stay held", metadata: ["review.waiting": "\(left)"])
+        }
+    }
+
+    /// Delivers on a thread of its own: the SMTP exchange blocks on its socket (30 s timeouts)
+    /// and sleeps between attempts, which must not hold one of the few threads the history's
+    /// store calls run on. A stop does not wait for it: the thread finishes alone.
+    private func deliverOnOwnThread(_ notice: ReviewNotice) async {
+        let resumed = Mutex(false)
+        let resumeOnce = { @Sendable (continuation: CheckedContinuation<Void, Never>) in
+            if resumed.withLock({ done in defer { done = true }; return !done }) { continuation.resume() }
+        }
+        let box = Mutex<CheckedContinuation<Void, Never>?>(nil)
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                box.withLock { $0 = continuation }
+                let thread = Thread { [self] in
+                    deliver(notice)
+                    resumeOnce(continuation)
+                }
+                thread.name = "review-notice"
+                thread.start()
+            }
+        } onCancel: {
+            if let continuation = box.withLock({ $0 }) { resumeOnce(continuation) }
         }
     }
 

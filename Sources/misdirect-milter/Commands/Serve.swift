@@ -4,6 +4,7 @@ import MisdirectMilterKit
 import Logging
 import Milter
 import MisdirectionRisk
+import ServiceLifecycle
 
 /// `misdirect-milter serve`: runs the milter until SIGTERM or SIGINT; SIGHUP or SIGUSR1 reloads.
 struct Serve: ParsableCommand {
@@ -86,15 +87,19 @@ struct Serve: ParsableCommand {
         if geteuid() == 0 {
             logger.warning("running as root: set user: in the configuration (or User= in the systemd unit)")
         }
+        // After the privilege drop: the SQLite file belongs to the user the milter runs as.
+        var services: [any Service] = []
         if let metricsServer {
-            metricsServer.start()
+            services.append(metricsServer)
             started["metrics.listen"] = "\(metricsServer.address)"
         }
         if let history {
-            // After the privilege drop: the SQLite file belongs to the user the milter runs as.
-            history.start()
+            services.append(history)
             started["history.store"] = "\(history.configuration.location)"
         }
+        if let notifier { services.append(notifier) }
+        let background = ServeServices(services, logger: logger)
+        background.start()
         logger.notice("started", metadata: started)
 
         let loop = Thread {
@@ -132,8 +137,14 @@ struct Serve: ParsableCommand {
                 continue
             case .loopEnded:
                 logger.notice("stopped", metadata: ["sessions.left": "\(MilterServer.liveSessions)"])
-                // Every session is done: what they delivered is queued; write it before exiting.
-                history?.stop()
+                // Every session is done, so nothing more reaches the services: stop them, the
+                // history last but metrics (it writes what the sessions delivered). This thread
+                // is the signal loop's, not the concurrency pool's, so it waits here.
+                do {
+                    try runBlocking { try await background.stop() }
+                } catch {
+                    logger.error("services did not stop cleanly", metadata: ["error": "\(error)"])
+                }
                 if !stopping { throw ExitCode(ExitStatus.software) }
                 return
             }

@@ -1,3 +1,4 @@
+import CorrespondentHistory
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -59,25 +60,24 @@ final package class ReviewNotifier: Service, Sendable {
 
     /// Delivers on a thread of its own: the SMTP exchange blocks on its socket (30 s timeouts)
     /// and sleeps between attempts, which must not hold one of the few threads the history's
-    /// store calls run on. A stop does not wait for it: the thread finishes alone.
+    /// store calls run on. A stop waits for the notice being sent only until the group gives up
+    /// (``ServeServices/shutdownLimit``) and cancels: the thread then finishes alone.
     private func deliverOnOwnThread(_ notice: ReviewNotice) async {
-        let resumed = Mutex(false)
-        let resumeOnce = { @Sendable (continuation: CheckedContinuation<Void, Never>) in
-            if resumed.withLock({ done in defer { done = true }; return !done }) { continuation.resume() }
-        }
-        let box = Mutex<CheckedContinuation<Void, Never>?>(nil)
+        // Resumed once, by whichever comes first: the delivery's end or a cancellation.
+        let waiting = LockedValue<CheckedContinuation<Void, Never>?>(nil)
+        let resume = { @Sendable in waiting.withLock { continuation in defer { continuation = nil }; return continuation }?.resume() }
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                box.withLock { $0 = continuation }
+                waiting.withLock { $0 = continuation }
                 let thread = Thread { [self] in
                     deliver(notice)
-                    resumeOnce(continuation)
+                    resume()
                 }
                 thread.name = "review-notice"
                 thread.start()
             }
         } onCancel: {
-            if let continuation = box.withLock({ $0 }) { resumeOnce(continuation) }
+            resume()
         }
     }
 

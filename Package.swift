@@ -134,6 +134,7 @@ let package = Package(
                 "MisdirectMilterKit", "MisdirectionRisk", "Milter", "MilterTesting", "PostgresHarness", "TestSupport",
                 // The reference tests read the packaged file's examples as YAML.
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Runs the built binary inside a real Postfix on loopback. Needs root, postfix, swaks.

@@ -61,7 +61,7 @@ final package class ReviewNotifier: Service, Sendable {
     /// Delivers on a thread of its own: the SMTP exchange blocks on its socket (30 s timeouts)
     /// and sleeps between attempts, which must not hold one of the few threads the history's
     /// store calls run on. A stop waits for the notice being sent only until the group gives up
-    /// (``ServeServices/shutdownLimit``) and cancels: the thread then finishes alone.
+    /// (``ServeServices/defaultShutdownLimit``) and cancels: the thread then finishes alone.
     private func deliverOnOwnThread(_ notice: ReviewNotice) async {
         // Resumed once, by whichever comes first: the delivery's end or a cancellation.
         let waiting = LockedValue<CheckedContinuation<Void, Never>?>(nil)

@@ -16,15 +16,17 @@ import ServiceLifecycle
 package final class ServeServices: Sendable {
     /// The longest a graceful stop may take before the services are cancelled: the history's
     /// last write has 10 seconds of it.
-    package static let shutdownLimit = Duration.seconds(20)
+    package static let defaultShutdownLimit = Duration.seconds(20)
 
     private let group: ServiceGroup
     private let running = LockedValue<Task<Void, any Error>?>(nil)
 
-    /// - Parameter services: in the order they start; they stop in the reverse order.
-    package init(_ services: [any Service], logger: Logger) {
+    /// - Parameters:
+    ///   - services: in the order they start; they stop in the reverse order.
+    ///   - shutdownLimit: how long a stop waits before cancelling the services still running.
+    package init(_ services: [any Service], logger: Logger, shutdownLimit: Duration = defaultShutdownLimit) {
         var configuration = ServiceGroupConfiguration(services: services, logger: logger)
-        configuration.maximumGracefulShutdownDuration = Self.shutdownLimit
+        configuration.maximumGracefulShutdownDuration = shutdownLimit
         configuration.maximumCancellationDuration = .seconds(2)
         group = ServiceGroup(configuration: configuration)
     }

@@ -30,10 +30,12 @@ let package = Package(
             path: "CMilter",
             providers: [.apt(["libmilter-dev"])]
         ),
+        // The one lock type: a value behind a pthread mutex, which ThreadSanitizer follows.
+        .target(name: "Locking"),
         // Speaks the milter protocol through libmilter; knows nothing about misdirection.
         .target(
             name: "Milter",
-            dependencies: ["CMilter"],
+            dependencies: ["CMilter", "Locking"],
             // Export the sigwait that keeps libmilter's signal thread off SIGHUP
             // (Sources/Milter/Internals/SignalOwnership.swift) so libmilter binds to it.
             linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic-symbol=sigwait"])]
@@ -59,6 +61,7 @@ let package = Package(
             name: "CorrespondentHistory",
             dependencies: [
                 "MisdirectionRisk",
+                "Locking",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -82,6 +85,7 @@ let package = Package(
             name: "MisdirectMilterKit",
             dependencies: [
                 "Milter",
+                "Locking",
                 "MisdirectionRisk",
                 "MailHistory",
                 "CorrespondentHistory",
@@ -112,7 +116,7 @@ let package = Package(
         // Decision latency with the correspondent history against without, in the same run.
         .executableTarget(
             name: "misdirect-history-bench",
-            dependencies: ["MisdirectionRisk", "CorrespondentHistory", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["MisdirectionRisk", "CorrespondentHistory", "Locking", "PostgresHarness", .product(name: "Logging", package: "swift-log")]
         ),
         // Recall and false positives on the labelled corpus in evaluation/ (prints a table).
         .executableTarget(name: "misdirect-eval", dependencies: ["MisdirectionRisk"]),
@@ -120,14 +124,14 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["misdirect-eval", "MisdirectionRisk", "TestSupport"]),
         // What every kind of test shares: a free loopback port, a lock, spawning a child that
         // inherits none of the test process's descriptors.
-        .target(name: "TestSupport", dependencies: ["CorrespondentHistory"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Locking"], path: "Tests/TestSupport"),
 
         .testTarget(name: "MilterTests", dependencies: ["Milter", "MTADriver", "TestSupport"]),
         .testTarget(name: "MailHistoryTests", dependencies: ["MailHistory"]),
         // A private PostgreSQL server on loopback for the store and integration tests.
         .target(name: "PostgresHarness", dependencies: ["TestSupport"], path: "Tests/PostgresHarness"),
         // The same store tests against SQLite and a private PostgreSQL; the background service.
-        .testTarget(name: "CorrespondentHistoryTests", dependencies: ["CorrespondentHistory", "MisdirectionRisk", "PostgresHarness"]),
+        .testTarget(name: "CorrespondentHistoryTests", dependencies: ["CorrespondentHistory", "Locking", "MisdirectionRisk", "PostgresHarness"]),
         .testTarget(
             name: "MisdirectMilterTests",
             dependencies: [

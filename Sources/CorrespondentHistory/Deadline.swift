@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// The store did not answer in time.
 public struct DeadlineExceeded: Error, CustomStringConvertible, Sendable {
@@ -100,7 +100,7 @@ private final class Gate<T: Sendable>: Sendable {
         var cleanup: (@Sendable () -> Void)?
     }
 
-    private let state = Mutex(State())
+    private let state = LockedValue(State())
 
     func arm(_ continuation: CheckedContinuation<T, any Error>) {
         state.withLock { $0.continuation = continuation }

@@ -1,4 +1,5 @@
 import Foundation
+import Locking
 import MisdirectionRisk
 
 /// Keeps the SMTP path away from the correspondent store. Sessions only read the latest facts

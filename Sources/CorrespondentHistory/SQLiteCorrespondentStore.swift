@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
+import Locking
 import MisdirectionRisk
-import Synchronization
 
 /// The correspondent history in one SQLite file (GRDB), in WAL mode so that readers never
 /// wait for the writer, and several processes on one host (the milter, `history import`) can
@@ -12,7 +12,7 @@ public final class SQLiteCorrespondentStore: CorrespondentStore {
 
     public let path: String
     private let busyTimeout: Duration
-    private let opened = Mutex<DatabasePool?>(nil)
+    private let opened = LockedValue<DatabasePool?>(nil)
 
     /// A store in the file at `path`, opened (and created, with its directory, readable only by
     /// this user and group) on first use, so a file that cannot be opened yet is retried.

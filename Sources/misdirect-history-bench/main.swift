@@ -4,7 +4,10 @@
 //
 //     scripts/history-bench            # SQLite, and a private PostgreSQL on loopback
 //     swift build -c release --product misdirect-history-bench && \
-//         .build/release/misdirect-history-bench [--postgresql HOST:PORT] [--recipients N]
+//         .build/release/misdirect-history-bench [--postgresql HOST:PORT | --private-postgresql] [--recipients N]
+//
+// --private-postgresql starts a throwaway server as the tests do (PostgresHarness: initdb into
+// a temporary directory, a free loopback port; root and Debian's postgresql package).
 //
 // With history, a decision is what a session does: classify, apply the snapshot (first-contact,
 // established), decide, and queue the delivery for the background writer. The store holds
@@ -14,7 +17,9 @@
 // figures depend on the machine.
 import CorrespondentHistory
 import Foundation
+import Locking
 import Logging
+import PostgresHarness
 import MisdirectionRisk
 import Synchronization
 
@@ -50,14 +55,16 @@ func typo(of domain: String, _ random: inout Random) -> String {
 // MARK: Arguments
 
 var postgresAddress: String?
+var privatePostgres = false
 var recipientCount = 200_000
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
     case "--postgresql": postgresAddress = arguments.next()
+    case "--private-postgresql": privatePostgres = true
     case "--recipients": recipientCount = Int(arguments.next() ?? "") ?? recipientCount
     default:
-        FileHandle.standardError.write(Data("usage: misdirect-history-bench [--postgresql HOST:PORT] [--recipients N]\n".utf8))
+        FileHandle.standardError.write(Data("usage: misdirect-history-bench [--postgresql HOST:PORT | --private-postgresql] [--recipients N]\n".utf8))
         exit(64)
     }
 }
@@ -105,7 +112,7 @@ for _ in 0..<recipientCount {
 final class Variant: Sendable {
     let name: String
     let service: HistoryService
-    let snapshot = Mutex<HistorySnapshot?>(nil)
+    let snapshot = LockedValue<HistorySnapshot?>(nil)
     let rebuilds = Atomic<Int>(0)
     let writes = Atomic<Int>(0)
 
@@ -115,7 +122,7 @@ final class Variant: Sendable {
         settings.refreshInterval = .seconds(1)
         settings.flushInterval = .milliseconds(100)
         settings.timeout = .seconds(5)
-        let box = Mutex<Variant?>(nil)
+        let box = LockedValue<Variant?>(nil)
         service = HistoryService(store: store, settings: settings, onFacts: { facts in
             guard let variant = box.withLock({ $0 }) else { return }
             let built = HistorySnapshot(facts: facts, like: classifier)
@@ -132,7 +139,7 @@ final class Variant: Sendable {
 }
 
 func blocking<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
-    let result = Mutex<Result<T, any Error>?>(nil)
+    let result = LockedValue<Result<T, any Error>?>(nil)
     let done = DispatchSemaphore(value: 0)
     Task {
         let outcome: Result<T, any Error>
@@ -147,6 +154,12 @@ func blocking<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) thr
 let directory = FileManager.default.temporaryDirectory.path + "/misdirect-history-bench-\(getpid())"
 defer { try? FileManager.default.removeItem(atPath: directory) }
 var stores: [(String, any CorrespondentStore)] = [("sqlite", SQLiteCorrespondentStore(path: directory + "/history.sqlite"))]
+let server = privatePostgres ? try PrivatePostgres() : nil
+defer { server?.destroy() }
+if let server {
+    try server.createDatabase("bench")
+    postgresAddress = "127.0.0.1:\(server.port)"
+}
 if let postgresAddress {
     let parts = postgresAddress.split(separator: ":")
     var settings = PostgresCorrespondentStore.Settings()

@@ -1,4 +1,5 @@
 import CorrespondentHistory
+import Locking
 import Testing
 
 /// `withDeadline` gives up on a call that does not answer in time, and keeps it in

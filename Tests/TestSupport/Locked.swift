@@ -1,5 +1,5 @@
-import CorrespondentHistory
+import Locking
 
-/// The lock tests share state between threads with: the same NSLock-based value the history
-/// uses (see `LockedValue` for why not `Synchronization.Mutex` under ThreadSanitizer).
+/// The lock tests share state between threads with: the project's one lock type (see
+/// `LockedValue` for why not `Synchronization.Mutex` under ThreadSanitizer).
 public typealias Locked = LockedValue

@@ -1,4 +1,5 @@
 internal import CMilter
+import Locking
 import Synchronization
 #if canImport(Glibc)
 internal import Glibc
@@ -12,7 +13,7 @@ struct Registration: Sendable {
 }
 
 /// The one registration of this process: libmilter keeps a single filter per process.
-let registration = Mutex<Registration?>(nil)
+let registration = LockedValue<Registration?>(nil)
 
 
 /// Sessions created and not yet released in close.

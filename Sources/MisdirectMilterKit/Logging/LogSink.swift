@@ -1,4 +1,5 @@
 import Foundation
+import Locking
 import Logging
 import Synchronization
 
@@ -117,7 +118,7 @@ final package class SyslogConnection: Sendable {
     /// for something else, such as an MTA's connection.
     private let fd: Int32
     /// Held only while reconnecting.
-    private let reconnection = Mutex<Void>(())
+    private let reconnection = LockedValue<Void>(())
 
     package init(path: String, facility: SyslogFacility, tag: String) throws {
         self.path = path

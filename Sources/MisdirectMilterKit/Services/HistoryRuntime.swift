@@ -1,5 +1,6 @@
 import CorrespondentHistory
 import Foundation
+import Locking
 import Logging
 import MisdirectionRisk
 import ServiceLifecycle

@@ -1,8 +1,8 @@
 import CoreMetrics
+import Locking
 import Milter
 import MisdirectionRisk
 import Prometheus
-import Synchronization
 
 /// The metrics the milter reports through swift-metrics; `serve` exports them in Prometheus'
 /// text format when `metrics_listen` is set (``MetricsServer``). Before the metrics system is
@@ -97,7 +97,7 @@ package enum MilterMetrics {
     }
 
     /// The dropped lines already added to `misdirect_log_lines_dropped_total`.
-    private static let exportedDroppedLines = Mutex<Int>(0)
+    private static let exportedDroppedLines = LockedValue<Int>(0)
 
     /// Brings `misdirect_log_lines_dropped_total` up to ``LogSink/droppedLines``: the count is
     /// kept by the log sink (lines are lost before metrics exist too) and added at scrape time.

@@ -1,8 +1,7 @@
-import CorrespondentHistory
 import Foundation
+import Locking
 import Logging
 import ServiceLifecycle
-import Synchronization
 
 /// Submits review notices by SMTP in the background (a service of `serve`'s group), so the
 /// milter never waits on it.
@@ -15,7 +14,7 @@ final package class ReviewNotifier: Service, Sendable {
 
     /// Notices beyond its bounds (count and bytes) are dropped with an error: a stuck relay
     /// must not grow memory.
-    private let queue: Mutex<ReviewQueue>
+    private let queue: LockedValue<ReviewQueue>
     /// One element per notice queued: ``run()`` takes the notices in order.
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
@@ -25,7 +24,7 @@ final package class ReviewNotifier: Service, Sendable {
     /// - Parameter maximumBytes: the most bytes of notices kept at once (`review.queue_size`).
     package init(logger: Logger, maximumBytes: Int) {
         self.logger = logger
-        queue = Mutex(ReviewQueue(maximumBytes: maximumBytes))
+        queue = LockedValue(ReviewQueue(maximumBytes: maximumBytes))
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, name.count - 1)
         hostname = name.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }

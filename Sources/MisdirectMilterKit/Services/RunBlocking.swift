@@ -1,5 +1,5 @@
-import CorrespondentHistory
 import Foundation
+import Locking
 
 /// Runs async work from synchronous code and waits for it: the entry point running an
 /// asynchronous command, and `serve`'s signal loop, which owns the main thread, flushing the

@@ -1,4 +1,4 @@
-import CorrespondentHistory
+import Locking
 import Logging
 import ServiceLifecycle
 

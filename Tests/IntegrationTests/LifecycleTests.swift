@@ -31,11 +31,13 @@ extension PostfixTests {
         #expect(try probe("after good") == 550)
 
         // A bad one, by SIGUSR1: logged with file, line and key; the previous policy stays.
-        try (base + "log_target: json\nactions: {high: block}\n").write(toFile: milter.configPath, atomically: true, encoding: .utf8)
+        let bad = base + "log_target: json\nactions: {high: block}\n"
+        try bad.write(toFile: milter.configPath, atomically: true, encoding: .utf8)
         milter.signal(SIGUSR1)
         let failed = milter.jsonLogLines { $0["message"] == "reload failed; keeping the previous configuration" }
         let failure = try #require(failed.first, "\(milter.log)")
-        #expect(failure["error"]?.contains("\(milter.configPath):4: actions.high: unknown action \"block\"") == true, "\(failure)")
+        let badLine = bad.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.hasPrefix("actions:") }! + 1
+        #expect(failure["error"]?.contains("\(milter.configPath):\(badLine): actions.high: unknown action \"block\"") == true, "\(failure)")
         #expect(failure["config.generation"] == "2")
         #expect(try probe("after bad") == 550)
 

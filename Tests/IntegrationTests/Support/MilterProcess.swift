@@ -18,14 +18,16 @@ final class MilterProcess {
 
     /// - Parameters:
     ///   - socket: the libmilter socket it listens on, also written into the configuration.
-    ///   - configuration: YAML for everything but the socket, or nil to use `configPath` as is.
+    ///   - configuration: YAML for everything but the socket, or nil to use `configPath` as is;
+    ///     without a `public_suffix_list:` of its own it gets the pinned one.
     init(name: String, root: String, socket: String, configuration: String?, configPath: String? = nil) throws {
         self.name = name
         self.socket = socket
         self.logPath = "\(root)/log/\(name).log"
         self.configPath = configPath ?? "\(root)/\(name).yml"
         if let configuration {
-            try "socket: \(socket)\n\(configuration)".write(toFile: self.configPath, atomically: true, encoding: .utf8)
+            let suffixList = configuration.contains("public_suffix_list:") ? "" : PostfixEnvironment.pinnedSuffixList
+            try "socket: \(socket)\n\(suffixList)\(configuration)".write(toFile: self.configPath, atomically: true, encoding: .utf8)
         }
     }
 

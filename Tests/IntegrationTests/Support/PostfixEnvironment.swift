@@ -65,7 +65,7 @@ final class PostfixEnvironment: Sendable {
     nonisolated(unsafe) let postfix: PostfixInstance
     nonisolated(unsafe) let sink: SmtpSink
     nonisolated(unsafe) let milters: [Profile: MilterProcess]
-    nonisolated(unsafe) let syslog: SyslogReceiver
+    let syslog: SyslogReceiver
     /// The PostgreSQL server the history profiles share, when they run.
     let postgres: PrivatePostgres?
     let profiles: [Profile]
@@ -75,10 +75,21 @@ final class PostfixEnvironment: Sendable {
     /// Where the quarantine profile serves Prometheus metrics.
     let quarantineMetricsPort: UInt16
 
-    static let protectedDomains = "socket_group: postfix\nprotected: [mil, gov, gov.uk, example.org]\n"
+    /// The suffix list every configuration the tests write classifies with: the pinned one, so
+    /// that no result depends on the machine's (the installed package's tests use the system's).
+    /// A copy in /tmp: a milter that dropped to `nobody` re-reads it on reload, and the source
+    /// tree may be where `nobody` cannot read.
+    static let pinnedSuffixList: String = {
+        let copy = "/tmp/misdirect-tests-public_suffix_list.dat"
+        let text = try! String(contentsOfFile: Repository.publicSuffixListPath, encoding: .utf8)
+        try! text.write(toFile: copy, atomically: true, encoding: .utf8)
+        chmod(copy, 0o644)
+        return "public_suffix_list: \(copy)\n"
+    }()
+    static let protectedDomains = pinnedSuffixList + "socket_group: postfix\nprotected: [mil, gov, gov.uk, example.org]\n"
     /// The protected list of the look-alike classes of issue 12 (`check` and the look-alikes
     /// profile).
-    static let lookAlikeProtection = "protected: [mil, army.mil, gov.uk, nhs.uk, defence.gov.uk, barclays.co.uk, amazon.com, outlook.com]\n"
+    static let lookAlikeProtection = pinnedSuffixList + "protected: [mil, army.mil, gov.uk, nhs.uk, defence.gov.uk, barclays.co.uk, amazon.com, outlook.com]\n"
 
     /// The review mailbox of the quarantine profile.
     static let reviewMailbox = "review@example.org"
@@ -176,9 +187,17 @@ final class PostfixEnvironment: Sendable {
             socket = "unix:\(root)/packaged.sock"
         }
         lines[socketLine] = "socket: \(socket)"
-        // Its history goes to the test's own directory, not the machine's /var/lib.
-        let configuration = lines.joined(separator: "\n")
+        // Its history goes to the test's own directory, not the machine's /var/lib; the source
+        // tree's file classifies with the pinned suffix list, the installed one with the system's.
+        var configuration = lines.joined(separator: "\n")
             .replacingOccurrences(of: "\n  state_directory: /var/lib/misdirect-milter\n", with: "\n  state_directory: \(root)/state-\(tcpPort == nil ? "packaged" : "tcp")\n")
+        if installedConfigPath == nil {
+            let systemList = "public_suffix_list: /usr/share/publicsuffix/public_suffix_list.dat\n"
+            guard configuration.contains("\n" + systemList) else {
+                throw Command.Failure(description: "no public_suffix_list: line in the packaged configuration")
+            }
+            configuration = configuration.replacingOccurrences(of: "\n" + systemList, with: "\n" + Self.pinnedSuffixList)
+        }
         let name = tcpPort == nil ? Profile.packaged.rawValue : Profile.tcp.rawValue
         let path = "\(root)/\(name).yml"
         try configuration.write(toFile: path, atomically: true, encoding: .utf8)

@@ -77,6 +77,9 @@ public struct Configuration: Sendable {
     /// configured.
     package var history: HistoryConfiguration?
 
+    /// `console`: the review console and the signed links in notices; nil when not configured.
+    package var console: ConsoleConfiguration?
+
     /// The policy this configuration describes.
     package var policy: Policy { Policy(mode: mode, actions: actions, rules: rules) }
 }

@@ -64,13 +64,20 @@ package extension ConfigurationKey {
         established, .init("typo_ratio"), .init("retention_days"), .init("refresh_interval"), .init("flush_interval"), .init("timeout"),
     ])
 
+    /// `console`: the review console and its signed links.
+    static let console = ConfigurationKey("console", keys: [
+        .init("listen"), .init("users_file"), .init("proxy_user_header"), .init("proxy_address"), .init("secure_cookies"),
+        .init("idle_timeout"), .init("held_command"), .init("audit_log"), .init("base_url"), .init("link_key_file"),
+        .init("link_hours"), .init("notify_sender"),
+    ])
+
     /// The file itself: every top-level key.
     static let file = ConfigurationKey("", keys: [
         .init("socket"), .init("socket_mode"), .init("socket_group"), .init("mode", values: modeNames),
         .init("protected"), .init("trusted"), actions, rules, review,
         .init("public_suffix_list"), .init("log_level", values: Logger.Level.allCases.map(\.rawValue)),
         .init("log_target", values: LogTarget.allCases.map(\.rawValue)), .init("syslog_facility", values: SyslogFacility.all.map(\.name)),
-        .init("syslog_socket"), .init("metrics_listen"), senderOverride, history, .init("user"), .init("group"),
+        .init("syslog_socket"), .init("metrics_listen"), senderOverride, history, console, .init("user"), .init("group"),
     ])
 
     private static let actionNames = Action.allCases.map(\.description)

@@ -103,6 +103,8 @@ public enum ConfigurationLoader {
                 configuration.syslogSocket = try reader.absolutePath(value, key: key, example: "/dev/log")
             case "metrics_listen":
                 configuration.metricsListen = try reader.metricsAddress(value, key: key)
+            case "console":
+                configuration.console = try reader.console(value, key: key)
             case "user":
                 (configuration.user, configuration.userID) = try reader.user(value, key: key)
             case "group":

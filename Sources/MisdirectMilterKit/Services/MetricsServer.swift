@@ -14,8 +14,9 @@ package struct MetricsAddress: Sendable, Equatable, CustomStringConvertible {
         package let description: String
     }
 
-    /// Parses `127.0.0.1:9897`, `[::1]:9897` or `localhost:9897`.
-    package init(parsing text: String) throws(Problem) {
+    /// Parses `127.0.0.1:9897`, `[::1]:9897` or `localhost:9897`; `served` names what listens
+    /// there in the error for an address off loopback.
+    package init(parsing text: String, served: String = "metrics are") throws(Problem) {
         let host: String, portText: Substring
         if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
             host = String(text[text.index(after: text.startIndex)..<close])
@@ -35,13 +36,13 @@ package struct MetricsAddress: Sendable, Equatable, CustomStringConvertible {
         var v4 = in_addr(), v6 = in6_addr()
         if inet_pton(AF_INET, resolved, &v4) == 1 {
             guard UInt32(bigEndian: v4.s_addr) >> 24 == 127 else {
-                throw Problem(description: "\"\(text)\": metrics are served on loopback only (127.0.0.0/8 or [::1])")
+                throw Problem(description: "\"\(text)\": \(served) served on loopback only (127.0.0.0/8 or [::1])")
             }
             self.isIPv6 = false
         } else if inet_pton(AF_INET6, resolved, &v6) == 1 {
             let loopback = withUnsafeBytes(of: v6) { Array($0) } == Array(repeating: 0, count: 15) + [1]
             guard loopback else {
-                throw Problem(description: "\"\(text)\": metrics are served on loopback only (127.0.0.0/8 or [::1])")
+                throw Problem(description: "\"\(text)\": \(served) served on loopback only (127.0.0.0/8 or [::1])")
             }
             self.isIPv6 = true
         } else {

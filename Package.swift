@@ -22,6 +22,11 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // The C surface only: libmilter's mfapi.h plus a shim for what Swift cannot call.
@@ -89,6 +94,7 @@ let package = Package(
                 "MisdirectionRisk",
                 "MailHistory",
                 "CorrespondentHistory",
+                "ReviewLinks",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -96,11 +102,33 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Signed one-use links for the review notices (an HMAC over queue id, action, recipient
+        // and expiry); the clock comes from the caller, the key from its file (LinkKey).
+        .target(name: "ReviewLinks", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // The review console: held mail with release and drop, for reviewers without a shell,
+        // and the confirmation pages of signed links. HTTP only; the queue is changed through
+        // the `held` command (sudo), never directly.
+        .target(
+            name: "ReviewConsole",
+            dependencies: [
+                "MisdirectMilterKit",
+                "ReviewLinks",
+                "Locking",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The command line only: the root command, shared options, one file per subcommand.
         .executableTarget(
             name: "misdirect-milter",
             dependencies: [
                 "MisdirectMilterKit",
+                "ReviewConsole",
+                "ReviewLinks",
                 "MTADriver",
                 "Milter",
                 "MisdirectionRisk",
@@ -109,6 +137,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         // Release-mode speed benchmark of the classifier against a linear scan (prints a table).
@@ -139,6 +168,16 @@ let package = Package(
                 // The reference tests read the packaged file's examples as YAML.
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The console's pages, sessions, CSRF and links through Hummingbird's test client.
+        .testTarget(
+            name: "ReviewConsoleTests",
+            dependencies: [
+                "ReviewConsole", "ReviewLinks", "MisdirectMilterKit",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         // Runs the built binary inside a real Postfix on loopback. Needs root, postfix, swaks.

@@ -14,7 +14,7 @@ struct MisdirectMilter: ParsableCommand {
             accepted message gets an X-Misdirection-Risk header.
             """,
         version: Version.current,
-        subcommands: [Serve.self, Check.self, Probe.self, Replay.self, ConfigCommand.self, Held.self, HistoryCommand.self]
+        subcommands: [Serve.self, Check.self, Probe.self, Replay.self, ConfigCommand.self, Held.self, HistoryCommand.self, Console.self]
     )
 }
 

@@ -23,6 +23,35 @@ package struct PostfixQueue {
         }
     }
 
+    /// One held message in full, for the console's page: the list entry, the headers, the start
+    /// of the body and the attachments by name and size.
+    package struct HeldMessageDetail: Encodable {
+        package let message: HeldMessage
+        package let headers: [[String]]
+        package let bodyLines: [String]
+        package let attachments: [Attachment]
+
+        package struct Attachment: Encodable, Equatable {
+            package let name: String
+            package let size: Int
+        }
+
+        package enum CodingKeys: String, CodingKey {
+            case headers, attachments, bodyLines = "body_lines"
+        }
+
+        package func encode(to encoder: any Encoder) throws {
+            try message.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(headers, forKey: .headers)
+            try container.encode(bodyLines, forKey: .bodyLines)
+            try container.encode(attachments, forKey: .attachments)
+        }
+    }
+
+    /// How many lines of the body `show` gives.
+    package static let bodyLineCount = 40
+
     /// A Postfix configuration directory other than the default (`-c DIR`).
     package let configDirectory: String?
 
@@ -56,6 +85,60 @@ package struct PostfixQueue {
         return held.sorted { $0.arrival < $1.arrival }
     }
 
+    /// One message the milter held, in full; refuses any other id as release and drop do.
+    package func heldMessage(_ queueID: String) throws -> HeldMessageDetail {
+        let message = try requireHeld(queueID)
+        let headerText = try run("postcat", ["-h", "-q", queueID])
+        let body = try run("postcat", ["-b", "-q", queueID])
+        let headers = MessageContext.headerFields(ofMessage: headerText)
+        let contentType = headers.first { $0.name.lowercased() == "content-type" }?.value ?? ""
+        return HeldMessageDetail(
+            message: message,
+            headers: headers.map { [$0.name, $0.value] },
+            bodyLines: body.split(separator: "\n", maxSplits: Self.bodyLineCount, omittingEmptySubsequences: false)
+                .prefix(Self.bodyLineCount).map { String($0.hasSuffix("\r") ? $0.dropLast() : $0) },
+            attachments: Self.attachments(body: body, contentType: contentType))
+    }
+
+    /// The named parts of a multipart body (one level, and one level of nesting), with their
+    /// decoded size: base64 counts three bytes per four characters.
+    package static func attachments(body: String, contentType: String) -> [HeldMessageDetail.Attachment] {
+        guard let boundary = parameter("boundary", in: contentType) else { return [] }
+        var found: [HeldMessageDetail.Attachment] = []
+        for part in body.components(separatedBy: "--" + boundary).dropFirst() {
+            guard !part.hasPrefix("--") else { break }
+            let text = part.hasPrefix("\r\n") ? String(part.dropFirst(2)) : part.hasPrefix("\n") ? String(part.dropFirst()) : part
+            guard let split = text.range(of: "\n\n") ?? text.range(of: "\r\n\r\n") else { continue }
+            let fields = MessageContext.headerFields(ofMessage: String(text[..<split.lowerBound]) + "\n")
+            let partType = fields.first { $0.name.lowercased() == "content-type" }?.value ?? ""
+            let disposition = fields.first { $0.name.lowercased() == "content-disposition" }?.value ?? ""
+            let content = text[split.upperBound...]
+            if partType.lowercased().hasPrefix("multipart/") {
+                found += attachments(body: String(content), contentType: partType)
+                continue
+            }
+            guard let name = parameter("filename", in: disposition) ?? parameter("name", in: partType) else { continue }
+            let encoding = fields.first { $0.name.lowercased() == "content-transfer-encoding" }?.value.lowercased() ?? ""
+            let size = encoding.contains("base64")
+                ? content.filter { !$0.isWhitespace && $0 != "=" }.count * 3 / 4
+                : content.utf8.count
+            found.append(.init(name: name, size: size))
+        }
+        return found
+    }
+
+    /// A MIME parameter's value (`boundary="x"`, `filename=y`), quotes removed.
+    static func parameter(_ name: String, in value: String) -> String? {
+        for piece in value.split(separator: ";").dropFirst() {
+            let pair = piece.split(separator: "=", maxSplits: 1)
+            guard pair.count == 2, pair[0].trimmingCharacters(in: .whitespacesAndNewlines).lowercased() == name else { continue }
+            var text = pair[1].trimmingCharacters(in: .whitespacesAndNewlines)
+            if text.hasPrefix("\""), text.hasSuffix("\""), text.count >= 2 { text = String(text.dropFirst().dropLast()) }
+            return text.isEmpty ? nil : text
+        }
+        return nil
+    }
+
     /// Releases a held message (`postsuper -H`, which moves it to the deferred queue) and asks
     /// for its delivery now rather than at the next queue run (`postqueue -i`).
     package func release(_ queueID: String) throws {
@@ -72,13 +155,15 @@ package struct PostfixQueue {
 
     /// Refuses anything but a queue id of a message we hold: `postsuper -d ALL` must never
     /// be reachable from here.
-    private func requireHeld(_ queueID: String) throws {
+    @discardableResult
+    private func requireHeld(_ queueID: String) throws -> HeldMessage {
         guard !queueID.isEmpty, queueID.utf8.allSatisfy({ $0 < 0x80 && (Character(Unicode.Scalar($0)).isLetter || Character(Unicode.Scalar($0)).isNumber) }) else {
             throw Failure(description: "\"\(queueID)\" is not a Postfix queue id")
         }
-        guard try heldMessages().contains(where: { $0.queueID == queueID }) else {
+        guard let message = try heldMessages().first(where: { $0.queueID == queueID }) else {
             throw Failure(description: "no message \(queueID) in the hold queue was held by misdirect-milter (X-Misdirection-Risk with action=quarantine; see: misdirect-milter held)")
         }
+        return message
     }
 
     /// The value of the message's X-Misdirection-Risk header, unfolded, or nil (also when the

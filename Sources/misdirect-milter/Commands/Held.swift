@@ -14,7 +14,7 @@ struct Held: ParsableCommand {
             (the facility and socket of the configuration, mail and /dev/log by default) with the \
             real and login uid of whoever ran it.
             """,
-        subcommands: [List.self, Release.self, Drop.self],
+        subcommands: [List.self, Show.self, Release.self, Drop.self],
         defaultSubcommand: List.self
     )
 
@@ -87,6 +87,36 @@ struct Held: ParsableCommand {
             case ..<172_800: return "\(seconds / 3600)h"
             default: return "\(seconds / 86400)d"
             }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one held message: its verdict, headers, the start of its body and its attachments.")
+
+        @OptionGroup var options: Options
+        @Flag(help: "Print one JSON object.") var json = false
+        @Argument(help: "The queue id, as `held` lists it.") var queueID: String
+
+        func run() throws {
+            let detail = try Held.attempt { try options.queue.heldMessage(queueID) }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                encoder.dateEncodingStrategy = .iso8601
+                print(String(decoding: try encoder.encode(detail), as: UTF8.self))
+                return
+            }
+            let message = detail.message
+            print("Queue id:    \(message.queueID)")
+            print("Held since:  \(message.arrival) (\(List.age(since: message.arrival)))")
+            print("Sender:      \(message.sender)")
+            print("Recipients:  \(message.recipients.joined(separator: ", "))")
+            print("Level:       \(message.level)")
+            print("Suspected:   \(message.suspected.joined(separator: ", "))")
+            for reason in message.reasons { print("Why:         \(reason)") }
+            print("\n" + detail.headers.map { "\($0[0]): \($0[1])" }.joined(separator: "\n"))
+            print("\n" + detail.bodyLines.joined(separator: "\n"))
+            for attachment in detail.attachments { print("Attachment:  \(attachment.name) (\(attachment.size) bytes)") }
         }
     }
 

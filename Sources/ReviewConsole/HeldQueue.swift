@@ -1,0 +1,162 @@
+import Foundation
+import Locking
+
+/// The hold queue as the console sees it. The console never touches Postfix itself:
+/// ``HeldCommand`` runs `misdirect-milter held` (through sudo in the package) for each step.
+package protocol HeldQueue: Sendable {
+    func list() async throws -> [HeldEntry]
+    func show(_ queueID: String) async throws -> HeldDetail
+    func release(_ queueID: String) async throws
+    func drop(_ queueID: String) async throws
+}
+
+/// A held message as `held list --json` prints it.
+package struct HeldEntry: Decodable, Sendable, Equatable {
+    package let queueID: String
+    package let arrival: Date
+    package let sender: String
+    package let recipients: [String]
+    package let level: String
+    package let suspected: [String]
+    package let reasons: [String]
+
+    package init(queueID: String, arrival: Date, sender: String, recipients: [String], level: String, suspected: [String], reasons: [String]) {
+        self.queueID = queueID
+        self.arrival = arrival
+        self.sender = sender
+        self.recipients = recipients
+        self.level = level
+        self.suspected = suspected
+        self.reasons = reasons
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case queueID = "queue_id", arrival, sender, recipients, level, suspected, reasons
+    }
+}
+
+/// One held message in full, as `held show --json` prints it.
+package struct HeldDetail: Decodable, Sendable {
+    package let entry: HeldEntry
+    package let headers: [[String]]
+    package let bodyLines: [String]
+    package let attachments: [Attachment]
+
+    package struct Attachment: Decodable, Sendable {
+        package let name: String
+        package let size: Int
+    }
+
+    package init(entry: HeldEntry, headers: [[String]], bodyLines: [String], attachments: [Attachment]) {
+        self.entry = entry
+        self.headers = headers
+        self.bodyLines = bodyLines
+        self.attachments = attachments
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case headers, attachments, bodyLines = "body_lines"
+    }
+
+    package init(from decoder: any Decoder) throws {
+        entry = try HeldEntry(from: decoder)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        headers = try container.decode([[String]].self, forKey: .headers)
+        bodyLines = try container.decode([String].self, forKey: .bodyLines)
+        attachments = try container.decode([Attachment].self, forKey: .attachments)
+    }
+}
+
+/// A queue id as Postfix writes them (short hex or long ids): letters and digits, 5 to 20. The
+/// console checks this before any command runs; `held` and the sudoers rule check it again.
+package func isQueueID(_ text: String) -> Bool {
+    (5...20).contains(text.utf8.count) && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
+}
+
+package struct HeldCommandFailure: Error, CustomStringConvertible {
+    package let description: String
+}
+
+/// Runs the configured `held` command: `COMMAND list --json`, `COMMAND show --json ID`,
+/// `COMMAND release ID`, `COMMAND drop ID`. No shell; each on a thread of its own, since the
+/// command waits on Postfix's tools.
+package struct HeldCommand: HeldQueue {
+    package let command: [String]
+
+    package init(command: [String]) {
+        self.command = command
+    }
+
+    package func list() async throws -> [HeldEntry] {
+        let output = try await run(["list", "--json"])
+        let decoder = Self.decoder
+        return try output.split(separator: "\n").map { try decoder.decode(HeldEntry.self, from: Data($0.utf8)) }
+    }
+
+    package func show(_ queueID: String) async throws -> HeldDetail {
+        guard isQueueID(queueID) else { throw HeldCommandFailure(description: "\"\(queueID)\" is not a queue id") }
+        return try Self.decoder.decode(HeldDetail.self, from: Data(try await run(["show", "--json", queueID]).utf8))
+    }
+
+    package func release(_ queueID: String) async throws {
+        guard isQueueID(queueID) else { throw HeldCommandFailure(description: "\"\(queueID)\" is not a queue id") }
+        _ = try await run(["release", queueID])
+    }
+
+    package func drop(_ queueID: String) async throws {
+        guard isQueueID(queueID) else { throw HeldCommandFailure(description: "\"\(queueID)\" is not a queue id") }
+        _ = try await run(["drop", queueID])
+    }
+
+    private static var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+
+    private func run(_ arguments: [String]) async throws -> String {
+        let words = command + arguments
+        return try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                do {
+                    continuation.resume(returning: try Self.runNow(words))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.name = "held-command"
+            thread.start()
+        }
+    }
+
+    private static func runNow(_ words: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: words[0])
+        process.arguments = Array(words.dropFirst())
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        process.standardInput = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            throw HeldCommandFailure(description: "cannot run \(words[0]): \(error)")
+        }
+        // Read standard error beside standard output, so neither pipe fills and blocks the child.
+        let errorData = LockedValue(Data())
+        let errorsRead = DispatchSemaphore(value: 0)
+        Thread {
+            let data = errors.fileHandleForReading.readDataToEndOfFile()
+            errorData.withLock { $0 = data }
+            errorsRead.signal()
+        }.start()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        errorsRead.wait()
+        guard process.terminationStatus == 0 else {
+            let text = String(decoding: errorData.withLock { $0 }, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw HeldCommandFailure(description: text.isEmpty ? "\(words.joined(separator: " ")) exited \(process.terminationStatus)" : text)
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

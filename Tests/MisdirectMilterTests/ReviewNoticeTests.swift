@@ -2,6 +2,7 @@ import Foundation
 import MisdirectionRisk
 import Testing
 import MisdirectMilterKit
+import ReviewLinks
 
 struct ReviewNoticeTests {
     let notice = ReviewNotice(
@@ -26,6 +27,31 @@ struct ReviewNoticeTests {
         #expect(text.contains("Content-Type: message/rfc822"))
         #expect(text.contains("\r\nX-Misdirection-Risk: high; score=0.95; action=quarantine; mode=enforce\r\nSubject: Plans\r\n\tfor Monday\r\nTo: j@army.ml\r\n\r\nline one\r\nline two\r\n.hidden dot\r\n"))
         #expect(text.hasSuffix("--\r\n"))
+    }
+
+    @Test("with console.base_url, the notice carries a Release and a Drop link, each signed for the review mailbox")
+    func links() throws {
+        let signer = LinkSigner(key: Array(repeating: 3, count: 32))
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let links = NoticeLinks(signer: signer, baseURL: "https://review.example.org", hours: 48)
+            .urls(queueID: notice.queueID, recipient: "review@example.org", now: start)
+        let withLinks = ReviewNotice(
+            queueID: notice.queueID, sender: notice.sender, reason: notice.reason, review: notice.review, riskHeader: notice.riskHeader,
+            headers: notice.headers, body: notice.body, truncated: false, links: links)
+        let text = String(decoding: withLinks.message(hostname: "mta.example.org"), as: UTF8.self)
+        #expect(text.contains("  release it:  \(links.release)\r\n"))
+        #expect(text.contains("  drop it:     \(links.drop)\r\n"))
+        #expect(text.contains("works once, for 48 hours"))
+        #expect(text.contains("misdirect-milter held release 4ABC123"), "the shell commands stay")
+        for (url, action) in [(links.release, ReviewLink.Action.release), (links.drop, .drop)] {
+            #expect(url.hasPrefix("https://review.example.org/link?t="))
+            let token = String(url.dropFirst("https://review.example.org/link?t=".count))
+            let link = try signer.verify(token, now: Int(start.timeIntervalSince1970) + 47 * 3600).get()
+            #expect(link == ReviewLink(queueID: "4ABC123", action: action, recipient: "review@example.org", expiry: 1_800_000_000 + 48 * 3600))
+            #expect(signer.verify(token, now: Int(start.timeIntervalSince1970) + 49 * 3600) == .failure(.expired))
+        }
+        let plain = String(decoding: notice.message(hostname: "mta.example.org"), as: UTF8.self)
+        #expect(!plain.contains("/link?t="), "no console address, no links")
     }
 
     /// A notice whose held message has `bodyBytes` of body.

@@ -13,9 +13,19 @@ package struct ReviewNotice: Sendable {
     package let headers: [(name: [UInt8], value: [UInt8])]
     package let body: [UInt8]
     package let truncated: Bool
+    /// Signed links to the review console, when `console.base_url` is set.
+    package let links: Links?
+
+    /// A notice's signed Release and Drop addresses.
+    package struct Links: Sendable, Equatable {
+        package let release: String
+        package let drop: String
+        package let hours: Int
+    }
 
     package init(queueID: String, sender: String, reason: String, review: ReviewConfiguration, riskHeader: String,
-                 headers: [(name: [UInt8], value: [UInt8])], body: [UInt8], truncated: Bool) {
+                 headers: [(name: [UInt8], value: [UInt8])], body: [UInt8], truncated: Bool, links: Links? = nil) {
+        self.links = links
         self.queueID = queueID
         self.sender = sender
         self.reason = reason
@@ -51,7 +61,7 @@ package struct ReviewNotice: Sendable {
             Why:       \(oneLine(reason))
 
             The sender was told the message was accepted; it waits in Postfix's hold queue.
-            On \(hostname), as root:
+            \(links.map { "\nIn the review console (each link works once, for \($0.hours) hours, and asks you\nto confirm):\n  release it:  \($0.release)\n  drop it:     \($0.drop)\n\nOr on \(hostname), as root:" } ?? "On \(hostname), as root:")
               release it:  misdirect-milter held release \(queueID)
               drop it:     misdirect-milter held drop \(queueID)
               see all:     misdirect-milter held

@@ -20,6 +20,15 @@ final package class ReviewNotifier: Service, Sendable {
     private let wake: AsyncStream<Void>.Continuation
     private let logger: Logger
     private let hostname: String
+    /// The signing of console links, set once the milter runs as its own user (the key file
+    /// is then made as that user, readable by the console).
+    private let linkMaker = LockedValue<NoticeLinks?>(nil)
+
+    package var links: NoticeLinks? { linkMaker.withLock { $0 } }
+
+    package func useLinks(_ links: NoticeLinks?) {
+        linkMaker.withLock { $0 = links }
+    }
 
     /// - Parameter maximumBytes: the most bytes of notices kept at once (`review.queue_size`).
     package init(logger: Logger, maximumBytes: Int) {

@@ -153,7 +153,8 @@ final package class MisdirectionSession: MilterSession {
         if action == .quarantine, let notifier, let review = engine.configuration.review {
             notifier.submit(ReviewNotice(
                 queueID: queueID ?? "unknown", sender: message.sender, reason: holdReason, review: review,
-                riskHeader: headerValue, headers: message.headers, body: message.body, truncated: message.bodyTruncated))
+                riskHeader: headerValue, headers: message.headers, body: message.body, truncated: message.bodyTruncated,
+                links: queueID.flatMap { id in notifier.links?.urls(queueID: id, recipient: review.mailbox.description) }))
         }
         message = MessageState()
         return .continue

@@ -87,7 +87,17 @@ struct Serve: ParsableCommand {
         if geteuid() == 0 {
             logger.warning("running as root: set user: in the configuration (or User= in the systemd unit)")
         }
-        // After the privilege drop: the SQLite file belongs to the user the milter runs as.
+        // After the privilege drop: the SQLite file belongs to the user the milter runs as, and
+        // so does the link key the review console shares.
+        if let notifier {
+            do {
+                notifier.useLinks(try NoticeLinks(configuration.console))
+            } catch {
+                logger.critical("cannot sign review console links", metadata: ["error": "\(error)"])
+                throw ExitCode(ExitStatus.unavailable)
+            }
+            if let links = notifier.links { started["review.links"] = "\(links.baseURL)" }
+        }
         var services: [any Service] = []
         if let metricsServer {
             services.append(metricsServer)

@@ -164,7 +164,7 @@ let package = Package(
         .testTarget(
             name: "MisdirectMilterTests",
             dependencies: [
-                "MisdirectMilterKit", "MisdirectionRisk", "Milter", "MilterTesting", "PostgresHarness", "TestSupport",
+                "MisdirectMilterKit", "MisdirectionRisk", "Milter", "MilterTesting", "PostgresHarness", "TestSupport", "ReviewLinks",
                 // The reference tests read the packaged file's examples as YAML.
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -181,7 +181,7 @@ let package = Package(
             ]
         ),
         // Runs the built binary inside a real Postfix on loopback. Needs root, postfix, swaks.
-        .testTarget(name: "IntegrationTests", dependencies: ["MTADriver", "PostgresHarness", "TestSupport", "MisdirectionRisk"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["MTADriver", "PostgresHarness", "TestSupport", "MisdirectionRisk", "ReviewLinks"]),
     ],
     swiftLanguageModes: [.v6]
 )

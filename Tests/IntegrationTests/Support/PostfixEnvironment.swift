@@ -74,6 +74,9 @@ final class PostfixEnvironment: Sendable {
     let metricsPort: UInt16
     /// Where the quarantine profile serves Prometheus metrics.
     let quarantineMetricsPort: UInt16
+    /// Where the quarantine profile's review console listens (when a test starts it), and the
+    /// address its notices' links point to.
+    let consolePort: UInt16
 
     /// The suffix list every configuration the tests write classifies with: the pinned one, so
     /// that no result depends on the machine's (the installed package's tests use the system's).
@@ -102,7 +105,7 @@ final class PostfixEnvironment: Sendable {
 
     static func configuration(
         for profile: Profile, root: String, ports: [Profile: UInt16], metricsPort: UInt16, quarantineMetricsPort: UInt16,
-        syslogPath: String, postgresPort: UInt16?
+        syslogPath: String, postgresPort: UInt16?, consolePort: UInt16 = 0
     ) -> String? {
         let base = Self.protectedDomains
         switch profile {
@@ -122,6 +125,14 @@ final class PostfixEnvironment: Sendable {
                 review:
                   mailbox: \(reviewMailbox)
                   relay: 127.0.0.1:\(ports[.quarantine]!)
+                console:
+                  listen: 127.0.0.1:\(consolePort)
+                  base_url: http://127.0.0.1:\(consolePort)
+                  secure_cookies: false
+                  users_file: \(root)/console/users
+                  audit_log: \(root)/console/audit.log
+                  link_key_file: \(root)/console/link-key
+                  held_command: [\(root)/console/held]
 
                 """
         case .reload:
@@ -218,6 +229,8 @@ final class PostfixEnvironment: Sendable {
         self.ports = ports
         metricsPort = try Loopback.freePort()
         quarantineMetricsPort = try Loopback.freePort()
+        consolePort = try Loopback.freePort()
+        try FileManager.default.createDirectory(atPath: root + "/console", withIntermediateDirectories: true)
         syslog = try SyslogReceiver(path: root + "/syslog.sock")
         postgres = profiles.contains(.historyA) ? try PrivatePostgres() : nil
         var milters: [Profile: MilterProcess] = [:]
@@ -225,7 +238,8 @@ final class PostfixEnvironment: Sendable {
             milters[profile] = try MilterProcess(
                 name: profile.rawValue, root: root, socket: "unix:\(root)/\(profile.rawValue).sock",
                 configuration: Self.configuration(
-                    for: profile, root: root, ports: ports, metricsPort: metricsPort, quarantineMetricsPort: quarantineMetricsPort, syslogPath: syslog.path, postgresPort: postgres?.port))
+                    for: profile, root: root, ports: ports, metricsPort: metricsPort, quarantineMetricsPort: quarantineMetricsPort, syslogPath: syslog.path, postgresPort: postgres?.port,
+                    consolePort: consolePort))
         }
         if profiles.contains(.packaged) { milters[.packaged] = try Self.packagedMilter(root: root) }
         if profiles.contains(.tcp) { milters[.tcp] = try Self.packagedMilter(root: root, tcpPort: try Loopback.freePort()) }

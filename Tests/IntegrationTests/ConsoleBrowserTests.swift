@@ -19,13 +19,25 @@ extension PostfixTests {
 
         let subjects = ["console-release", "console-drop", "console-link"].map(PostfixEnvironment.uniqueSubject)
         let recipients = ["c.release@army.ml", "c.drop@army.ml", "c.link@army.ml"]
-        let ids = try zip(recipients, subjects).map { try Self.sendHeld($0, subject: $1, in: env) }
+        // The third is sent with SMTP AUTH: its sender is told too (notify_sender).
+        let ids = try zip(recipients, subjects).enumerated().map { index, message in
+            try Self.sendHeld(message.0, subject: message.1, in: env, authenticated: index == 2)
+        }
 
-        // The third message's review notice carries signed links to the console.
+        // The review notices carry signed links to the console.
         let notice = try #require(env.sink.messages(withSubjectContaining: "Held for review: \(subjects[2])").first, "no review notice")
-        let releaseLink = try #require(Self.link("release it", in: notice.text), "no release link in:\n\(notice.text)")
+        let reviewRelease = try #require(Self.link("release it", in: notice.text), "no release link in:\n\(notice.text)")
         let dropLink = try #require(Self.link("drop it", in: notice.text))
-        #expect(releaseLink.hasPrefix("\(base)/link?t=") && dropLink.hasPrefix("\(base)/link?t="))
+        #expect(reviewRelease.hasPrefix("\(base)/link?t=") && dropLink.hasPrefix("\(base)/link?t="))
+        // The authenticated sender's notice: "Send anyway" is the link the browser uses. The
+        // unauthenticated senders of the other two get none.
+        let senderNotice = try #require(env.sink.messages(withSubjectContaining: "Not sent yet: \(subjects[2])").first, "no notice to the sender")
+        #expect(senderNotice.recipients == ["<alice@example.org>"])
+        let releaseLink = try #require(Self.link("Send anyway", in: senderNotice.text), "no Send anyway link in:\n\(senderNotice.text)")
+        #expect(Self.link("Don't send", in: senderNotice.text)?.hasPrefix("\(base)/link?t=") == true)
+        for subject in subjects.prefix(2) {
+            #expect(env.sink.messages(withSubjectContaining: "Not sent yet: \(subject)", timeout: .zero).isEmpty)
+        }
 
         // A reviewer, and the held command the package runs through sudo, here pointed at the
         // private Postfix.
@@ -97,9 +109,9 @@ extension PostfixTests {
         #expect(audit.split(separator: "\n").contains { $0.contains("via=link") && $0.contains("mail.queue_id=\(ids[2])") })
     }
 
-    /// The address after `label:` in a notice's text.
+    /// The address after `label` (and a colon) in a notice's text.
     static func link(_ label: String, in text: String) -> String? {
-        guard let start = text.range(of: "\(label):") else { return nil }
-        return text[start.upperBound...].drop { $0 == " " }.prefix { !$0.isWhitespace }.description
+        guard let start = text.range(of: label) else { return nil }
+        return text[start.upperBound...].drop { $0 == " " || $0 == ":" }.prefix { !$0.isWhitespace }.description
     }
 }

@@ -15,8 +15,8 @@ extension PostfixTests {
     }
 
     /// Sends to a look-alike through the quarantine profile and waits for the message to be held.
-    static func sendHeld(_ recipient: String, subject: String, in env: PostfixEnvironment) throws -> String {
-        let transcript = try env.send(via: .quarantine, to: [recipient], subject: subject)
+    static func sendHeld(_ recipient: String, subject: String, in env: PostfixEnvironment, authenticated: Bool = false) throws -> String {
+        let transcript = try env.send(via: .quarantine, to: [recipient], subject: subject, authenticated: authenticated)
         #expect(transcript.reply(to: recipient)?.code == 250, "the sender sees a normal acceptance")
         #expect(transcript.dataReply?.code == 250)
         var entries: [[String: Any]] = []

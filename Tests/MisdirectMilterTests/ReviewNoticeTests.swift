@@ -54,6 +54,34 @@ struct ReviewNoticeTests {
         #expect(!plain.contains("/link?t="), "no console address, no links")
     }
 
+    @Test("the sender's notice: to the sender, why, Send anyway and Don't send links for the sender, no copy attached")
+    func senderNotice() throws {
+        let signer = LinkSigner(key: Array(repeating: 4, count: 32))
+        let sender = EmailAddress(localPart: "alice", domain: "example.org")
+        let links = NoticeLinks(signer: signer, baseURL: "https://review.example.org", hours: 24)
+            .urls(queueID: notice.queueID, recipient: sender.description)
+        let forSender = ReviewNotice(
+            queueID: notice.queueID, sender: notice.sender, reason: notice.reason, review: notice.review, riskHeader: notice.riskHeader,
+            headers: notice.headers, body: [], truncated: false, links: links, senderNotice: sender)
+        #expect(forSender.to == sender)
+        let bytes = forSender.message(hostname: "mta.example.org")
+        for (index, byte) in bytes.enumerated() where byte == 10 {
+            #expect(index > 0 && bytes[index - 1] == 13, "bare LF at \(index)")
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.contains("\r\nTo: <alice@example.org>\r\n"))
+        #expect(text.contains("Subject: Not sent yet: Plans for Monday\r\n"))
+        #expect(text.contains("j@army.ml: army.ml looks like a misspelling of army.mil [suffix-confusion]"))
+        #expect(text.contains("Send anyway   \(links.release)\r\n") && text.contains("Don't send    \(links.drop)\r\n"))
+        #expect(!text.contains("message/rfc822") && !text.contains("misdirect-milter held release"), "no copy, no root commands")
+        let token = String(links.release.split(separator: "=", maxSplits: 1)[1])
+        #expect((try? signer.verify(token, now: Int(Date().timeIntervalSince1970)).get())?.recipient == "alice@example.org")
+        let withoutConsole = ReviewNotice(
+            queueID: notice.queueID, sender: notice.sender, reason: notice.reason, review: notice.review, riskHeader: notice.riskHeader,
+            headers: notice.headers, body: [], truncated: false, senderNotice: sender)
+        #expect(String(decoding: withoutConsole.message(hostname: "h"), as: UTF8.self).contains("Reply to review@example.org if every address is right."))
+    }
+
     /// A notice whose held message has `bodyBytes` of body.
     func notice(bodyBytes: Int) -> ReviewNotice {
         ReviewNotice(

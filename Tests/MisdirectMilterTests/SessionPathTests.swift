@@ -71,6 +71,23 @@ struct SessionPathTests {
         #expect(outcome.riskHeader?.hasPrefix("none; ") == true, "\(outcome.changes)")
     }
 
+    @Test("console.notify_sender: only an authenticated sender of a message held for a listed rule is told", arguments: [
+        ("console: {notify_sender: [suffix-confusion]}\n", "alice", "alice@army.mil"),
+        ("console: {notify_sender: [suffix-confusion, typo]}\n", "alice", "alice@army.mil"),
+        ("console: {notify_sender: [suffix-confusion]}\n", nil, nil),
+        ("console: {notify_sender: [homoglyph]}\n", "alice", nil),
+        ("console: {notify_sender: []}\n", "alice", nil),
+        ("", "alice", nil),
+    ] as [(String, String?, String?)])
+    func senderToNotify(console: String, login: String?, expected: String?) throws {
+        let session = try Self.session("actions: {high: quarantine}\nreview: {mailbox: review@example.org, relay: 127.0.0.1:25}\n" + console)
+        let context = RecordingContext(macros: ["i": "4HELD"].merging(login.map { ["{auth_authen}": $0] } ?? [:]) { $1 })
+        _ = session.envelopeSender([Array("<alice@army.mil>".utf8)], context: context)
+        _ = session.envelopeRecipient([Array("<j.smith@army.ml>".utf8)], context: context)
+        _ = session.envelopeRecipient([Array("<bob@army.mil>".utf8)], context: context)
+        #expect(session.senderToNotify?.description == expected)
+    }
+
     @Test("a message to a look-alike the policy holds is quarantined, with the recipient and rules as the reason")
     func held() throws {
         let context = RecordingContext(macros: ["i": "4HELD"])

@@ -15,6 +15,13 @@ package struct ReviewNotice: Sendable {
     package let truncated: Bool
     /// Signed links to the review console, when `console.base_url` is set.
     package let links: Links?
+    /// Nil: the notice for the review mailbox, with the held copy attached. Set: the notice
+    /// for the authenticated sender of the held message (`console.notify_sender`), who gets
+    /// "Send anyway" and "Don't send" links instead of a copy.
+    package let senderNotice: EmailAddress?
+
+    /// Where the notice goes.
+    package var to: EmailAddress { senderNotice ?? review.mailbox }
 
     /// A notice's signed Release and Drop addresses.
     package struct Links: Sendable, Equatable {
@@ -24,8 +31,10 @@ package struct ReviewNotice: Sendable {
     }
 
     package init(queueID: String, sender: String, reason: String, review: ReviewConfiguration, riskHeader: String,
-                 headers: [(name: [UInt8], value: [UInt8])], body: [UInt8], truncated: Bool, links: Links? = nil) {
+                 headers: [(name: [UInt8], value: [UInt8])], body: [UInt8], truncated: Bool, links: Links? = nil,
+                 senderNotice: EmailAddress? = nil) {
         self.links = links
+        self.senderNotice = senderNotice
         self.queueID = queueID
         self.sender = sender
         self.reason = reason
@@ -38,9 +47,9 @@ package struct ReviewNotice: Sendable {
 
     /// The notice as an RFC 5322 message with CRLF line ends, ready for SMTP DATA.
     package func message(hostname: String, date: Date = Date()) -> [UInt8] {
+        if let senderNotice { return messageForSender(senderNotice, hostname: hostname, date: date) }
         let boundary = "misdirect-\(queueID)-\(UInt32.random(in: 0...UInt32.max))"
-        let subject = headers.first { String(decoding: $0.name, as: UTF8.self).lowercased() == "subject" }
-            .map { oneLine(String(decoding: $0.value, as: UTF8.self)) } ?? "(no subject)"
+        let subject = self.subject
         var text = """
             From: misdirect-milter <MAILER-DAEMON@\(hostname)>
             To: <\(review.mailbox)>
@@ -83,6 +92,47 @@ package struct ReviewNotice: Sendable {
         if bytes.suffix(2) != [13, 10] { bytes += [13, 10] }
         bytes += Array("--\(boundary)--\r\n".utf8)
         return bytes
+    }
+
+    /// The sender's notice: what was held and why, and how to send it anyway or not at all.
+    private func messageForSender(_ sender: EmailAddress, hostname: String, date: Date) -> [UInt8] {
+        let subject = self.subject
+        let why = reason.hasPrefix("misdirect-milter: ") ? String(reason.dropFirst("misdirect-milter: ".count)) : reason
+        let choices = links.map {
+            """
+            If every address is right:  Send anyway   \($0.release)
+            If it was a mistake:        Don't send    \($0.drop)
+
+            Each link asks you to confirm, works once, and expires in \($0.hours) hours.
+            """
+        } ?? "Reply to \(review.mailbox) if every address is right."
+        let text = """
+            From: misdirect-milter <MAILER-DAEMON@\(hostname)>
+            To: <\(sender)>
+            Subject: Not sent yet: \(Self.ascii(subject))
+            Date: \(Self.rfc5322Date(date))
+            Message-ID: <held-\(queueID).sender.\(Int(date.timeIntervalSince1970))@\(hostname)>
+            Auto-Submitted: auto-generated
+            MIME-Version: 1.0
+            Content-Type: text/plain; charset=utf-8
+
+            Your message "\(Self.ascii(subject))" has not been sent yet: an address in it looks
+            like a misspelling of one you write to.
+
+              \(oneLine(why))
+
+            It waits on \(hostname) (queue id \(queueID)) until you or a reviewer (\(review.mailbox))
+            decide.
+
+            \(choices)
+
+            """
+        return Array(text.replacingOccurrences(of: "\n", with: "\r\n").utf8)
+    }
+
+    private var subject: String {
+        headers.first { String(decoding: $0.name, as: UTF8.self).lowercased() == "subject" }
+            .map { oneLine(String(decoding: $0.value, as: UTF8.self)) } ?? "(no subject)"
     }
 
     /// Non-ASCII replaced, so the notice's own Subject needs no encoding.

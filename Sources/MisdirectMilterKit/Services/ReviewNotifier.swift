@@ -91,15 +91,15 @@ final package class ReviewNotifier: Service, Sendable {
 
     private func deliver(_ notice: ReviewNotice) {
         let metadata: Logger.Metadata = [
-            "mail.queue_id": "\(notice.queueID)", "review.mailbox": "\(notice.review.mailbox)",
+            "mail.queue_id": "\(notice.queueID)", "review.mailbox": "\(notice.to)",
             "review.relay": "\(notice.review.relayHost):\(notice.review.relayPort)",
         ]
         var lastError = ""
         for attempt in 1...Self.attempts {
             do {
                 let client = try SMTPClient(host: notice.review.relayHost, port: notice.review.relayPort)
-                try client.send(from: "", to: notice.review.mailbox.description, data: notice.message(hostname: hostname), helo: hostname)
-                logger.info("sent review notice", metadata: metadata)
+                try client.send(from: "", to: notice.to.description, data: notice.message(hostname: hostname), helo: hostname)
+                logger.info(notice.senderNotice == nil ? "sent review notice" : "sent held-mail notice to the sender", metadata: metadata)
                 return
             } catch {
                 lastError = "\(error)"

@@ -155,6 +155,13 @@ final package class MisdirectionSession: MilterSession {
                 queueID: queueID ?? "unknown", sender: message.sender, reason: holdReason, review: review,
                 riskHeader: headerValue, headers: message.headers, body: message.body, truncated: message.bodyTruncated,
                 links: queueID.flatMap { id in notifier.links?.urls(queueID: id, recipient: review.mailbox.description) }))
+            if let sender = senderToNotify {
+                notifier.submit(ReviewNotice(
+                    queueID: queueID ?? "unknown", sender: message.sender, reason: holdReason, review: review,
+                    riskHeader: headerValue, headers: message.headers.filter { Self.isSubject($0.name) }, body: [], truncated: false,
+                    links: queueID.flatMap { id in notifier.links?.urls(queueID: id, recipient: sender.description) },
+                    senderNotice: sender))
+            }
         }
         message = MessageState()
         return .continue
@@ -162,6 +169,21 @@ final package class MisdirectionSession: MilterSession {
 
     package func abort(context: any MilterContext) {
         message = MessageState()
+    }
+
+    /// The sender to tell that their message is held (`console.notify_sender`): only one who
+    /// authenticated (SMTP AUTH), so that a forged envelope sender gets nothing, and only when
+    /// a rule of a held recipient is listed.
+    package var senderToNotify: EmailAddress? {
+        guard let rules = engine.configuration.console?.notifySender, !rules.isEmpty,
+              message.authenticatedUser != nil, let sender = message.senderAddress
+        else { return nil }
+        let held = message.decisions.filter { $0.effectiveAction == .quarantine }
+        return held.contains { !rules.isDisjoint(with: $0.verdict.rules) } ? sender : nil
+    }
+
+    private static func isSubject(_ name: [UInt8]) -> Bool {
+        String(decoding: name, as: UTF8.self).lowercased() == "subject"
     }
 
     /// Why the message is held, for `postqueue` and the review notice: each recipient the

@@ -49,6 +49,9 @@ final class PostfixEnvironment: Sendable {
         var listenerOptions: (maxProcesses: String, options: [String]) {
             switch self {
             case .faults: ("210", ["smtpd_timeout=3s"])
+            // SMTP AUTH (Cyrus SASL, sasldb), so the milter sees {auth_authen}: the sender's
+            // held-mail notice (console.notify_sender).
+            case .quarantine: ("-", ["smtpd_sasl_auth_enable=yes", "smtpd_sasl_path=smtpd", "smtpd_tls_auth_only=no"])
             default: ("-", [])
             }
         }
@@ -133,6 +136,7 @@ final class PostfixEnvironment: Sendable {
                   audit_log: \(root)/console/audit.log
                   link_key_file: \(root)/console/link-key
                   held_command: [\(root)/console/held]
+                  notify_sender: [suffix-confusion]
 
                 """
         case .reload:
@@ -254,8 +258,31 @@ final class PostfixEnvironment: Sendable {
             },
             // Room for the fault tests' 200 concurrent sessions and their cleanup processes; a
             // way to hold a message without the milter (HoldTests).
-            extraMainCF: "default_process_limit = 250\nheader_checks = regexp:\(root)/header_checks")
+            extraMainCF: "default_process_limit = 250\nheader_checks = regexp:\(root)/header_checks\ncyrus_sasl_config_path = \(root)/postfix/sasl")
         try "/^X-Test-Hold: yes$/ HOLD held by a header check\n".write(toFile: "\(root)/header_checks", atomically: true, encoding: .utf8)
+        // Debian's smtpd reads $config_directory/sasl/smtpd.conf whatever cyrus_sasl_config_path says.
+        try Self.makeSASL(root + "/postfix/sasl")
+    }
+
+    /// The SMTP AUTH login of the quarantine profile, and its password.
+    static let authenticatedSender = (user: "alice@example.org", password: "sasl test password")
+
+    /// Cyrus SASL for the private smtpd: PLAIN and LOGIN against a sasldb holding
+    /// ``authenticatedSender``, readable by the postfix user smtpd runs as.
+    static func makeSASL(_ directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try """
+            pwcheck_method: auxprop
+            auxprop_plugin: sasldb
+            mech_list: PLAIN LOGIN
+            sasldb_path: \(directory)/sasldb2
+
+            """.write(toFile: "\(directory)/smtpd.conf", atomically: true, encoding: .utf8)
+        let login = authenticatedSender.user.split(separator: "@")
+        let made = try Command.run("saslpasswd2", ["-p", "-c", "-f", "\(directory)/sasldb2", "-u", String(login[1]), String(login[0])],
+                                   input: authenticatedSender.password)
+        guard made.status == 0 else { throw Command.Failure(description: "saslpasswd2: \(made.stderr)") }
+        _ = try Command.run("chown", ["postfix", "\(directory)/sasldb2"])
     }
 
     func start() throws {
@@ -281,8 +308,9 @@ final class PostfixEnvironment: Sendable {
     }
 
     /// Sends through the smtpd filtered by `profile`'s milter.
-    func send(via profile: Profile, to recipients: [String], subject: String, headers: [String] = []) throws -> Swaks.Transcript {
-        try Swaks.send(port: ports[profile]!, to: recipients, subject: subject, headers: headers)
+    func send(via profile: Profile, to recipients: [String], subject: String, headers: [String] = [], authenticated: Bool = false) throws -> Swaks.Transcript {
+        try Swaks.send(port: ports[profile]!, to: recipients, subject: subject, headers: headers,
+                       auth: authenticated ? Self.authenticatedSender : nil)
     }
 
     /// Runs a Postfix queue tool (`postqueue`, `postcat`, `postsuper`) on this instance.

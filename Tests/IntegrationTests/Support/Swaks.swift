@@ -22,13 +22,14 @@ enum Swaks {
     ///   - headers: extra `Name: value` headers.
     static func send(
         port: UInt16, from: String = "alice@example.org", to recipients: [String], subject: String,
-        headers: [String] = [], body: String = "Test message.\n"
+        headers: [String] = [], body: String = "Test message.\n", auth: (user: String, password: String)? = nil
     ) throws -> Transcript {
         var arguments = [
             "--server", "127.0.0.1:\(port)", "--from", from, "--to", recipients.joined(separator: ","),
             "--helo", "client.test.localdomain", "--header", "Subject: \(subject)", "--body", body,
             "--timeout", "30",
         ]
+        if let auth { arguments += ["--auth", "PLAIN", "--auth-user", auth.user, "--auth-password", auth.password] }
         for header in headers { arguments += ["--add-header", header] }
         let output = try Command.run("swaks", arguments)
         return parse(output.stdout + output.stderr)

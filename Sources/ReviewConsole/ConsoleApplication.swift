@@ -122,8 +122,8 @@ package struct ReviewConsole: Sendable {
     /// comes from the configured proxy (then a session is made, for the CSRF token).
     private func reviewer(_ request: Request, _ context: ConsoleContext) -> (session: Sessions.Session, cookie: String?)? {
         if let session = sessions.session(Self.cookies(request)[Sessions.cookieName]) {
-            if let header = settings.proxyUserHeader, context.peer == settings.proxyAddress,
-               let proxied = request.headers[HTTPField.Name(header)!], proxied != session.user {
+            if let header = settings.proxyUserHeader.flatMap({ HTTPField.Name($0) }), context.peer == settings.proxyAddress,
+               let proxied = request.headers[header], proxied != session.user {
                 return nil
             }
             return (session, nil)

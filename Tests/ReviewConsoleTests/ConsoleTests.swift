@@ -526,6 +526,8 @@ struct ConsoleConfigurationTests {
         ("console:\n  listen: 0.0.0.0:80x\n", "c.yml:2: console.listen: "),
         ("console:\n  colour: blue\n", "c.yml:2: console.colour: unknown key"),
         ("console:\n  proxy_user_header: X-Remote-User\n", "c.yml:2: console.proxy_user_header: needs proxy_address"),
+        ("console:\n  proxy_user_header: X-(User)\n  proxy_address: 127.0.0.1\n", "c.yml:2: console.proxy_user_header: \"X-(User)\" is not a header name"),
+        ("console:\n  proxy_user_header: \"X User\"\n  proxy_address: 127.0.0.1\n", "c.yml:2: console.proxy_user_header: \"X User\" is not a header name"),
         ("console:\n  base_url: review.example.org\n", "c.yml:2: console.base_url: \"review.example.org\" is not an http or https address"),
         ("console:\n  users_file: relative/path\n", "c.yml:2: console.users_file: "),
         ("console:\n  link_hours: 0\n", "c.yml:2: console.link_hours: "),

@@ -22,7 +22,9 @@ package extension NodeReader {
             case "proxy_user_header":
                 if ConfigurationLoader.isNull(value) { console.proxyUserHeader = nil; continue }
                 let header = try string(value, key: path)
-                guard !header.isEmpty, header.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }) else {
+                // An HTTP token (RFC 9110): what a header name may be.
+                let symbols = Set("!#$%&'*+-.^_`|~".utf8)
+                guard !header.isEmpty, header.utf8.allSatisfy({ ($0 < 0x80 && Character(UnicodeScalar($0)).isLetter) || (0x30...0x39).contains($0) || symbols.contains($0) }) else {
                     throw error(value, key: path, "\"\(header)\" is not a header name, such as X-Remote-User")
                 }
                 console.proxyUserHeader = header

@@ -64,13 +64,23 @@ package struct PostfixQueue {
     /// held by something else is not ours to list or touch). Oldest first.
     /// - Throws: ``Failure`` when a Postfix tool fails, rather than reporting no message.
     package func heldMessages() throws -> [HeldMessage] {
+        try heldMessages(only: nil)
+    }
+
+    /// The held messages, or only the one with this id (without reading every other one).
+    private func heldMessages(only wanted: String?) throws -> [HeldMessage] {
         let output = try run("postqueue", ["-j"])
-        var held: [HeldMessage] = []
-        for line in output.split(separator: "\n") {
+        let entries = output.split(separator: "\n").compactMap { line -> (String, [String: Any])? in
             guard let entry = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                   entry["queue_name"] as? String == "hold", let queueID = entry["queue_id"] as? String,
-                  let risk = try riskHeader(of: queueID)
-            else { continue }
+                  wanted == nil || wanted == queueID
+            else { return nil }
+            return (queueID, entry)
+        }
+        let risks = try riskHeaders(of: entries.map(\.0))
+        var held: [HeldMessage] = []
+        for (queueID, entry) in entries {
+            guard let risk = risks[queueID] else { continue }
             let items = RiskHeader.parse(risk) ?? []
             guard items.contains(where: { $0.key == "action" && $0.value == "quarantine" }) else { continue }
             held.append(HeldMessage(
@@ -160,7 +170,7 @@ package struct PostfixQueue {
         guard !queueID.isEmpty, queueID.utf8.allSatisfy({ $0 < 0x80 && (Character(Unicode.Scalar($0)).isLetter || Character(Unicode.Scalar($0)).isNumber) }) else {
             throw Failure(description: "\"\(queueID)\" is not a Postfix queue id")
         }
-        guard let message = try heldMessages().first(where: { $0.queueID == queueID }) else {
+        guard let message = try heldMessages(only: queueID).first else {
             throw Failure(description: "no message \(queueID) in the hold queue was held by misdirect-milter (X-Misdirection-Risk with action=quarantine; see: misdirect-milter held)")
         }
         return message
@@ -168,15 +178,67 @@ package struct PostfixQueue {
 
     /// The value of the message's X-Misdirection-Risk header, unfolded, or nil (also when the
     /// message left the queue since it was listed).
-    private func riskHeader(of queueID: String) throws -> String? {
-        let headers: String
-        do {
-            headers = try run("postcat", ["-h", "-q", queueID])
-        } catch let failure as Failure where failure.description.contains("No such file or directory") {
-            return nil
+    /// How many queue files one postcat reads.
+    static let postcatBatch = 500
+
+    /// The verdict header of each of these held messages that has one, with one postcat per
+    /// ``postcatBatch`` ids rather than one per message (10,000 held would be 10,000 processes).
+    /// `postcat -e -h` prints each file's envelope and headers after a line
+    /// `*** ENVELOPE RECORDS hold/ID ***`. A message released or dropped since postqueue listed
+    /// it stops postcat ("open queue file ID: No such file or directory"): it is left out and
+    /// the rest asked again.
+    private func riskHeaders(of queueIDs: [String]) throws -> [String: String] {
+        var found: [String: String] = [:]
+        var start = 0
+        while start < queueIDs.count {
+            var batch = Array(queueIDs[start..<min(start + Self.postcatBatch, queueIDs.count)])
+            start += batch.count
+            while !batch.isEmpty {
+                do {
+                    let output = try run("postcat", ["-e", "-h", "-q"] + batch)
+                    found.merge(Self.riskHeaders(postcat: output)) { $1 }
+                    break
+                } catch let failure as Failure {
+                    guard let gone = batch.first(where: { failure.description.contains("open queue file \($0): No such file or directory") }) else {
+                        throw failure
+                    }
+                    batch.removeAll { $0 == gone }
+                }
+            }
         }
-        return MessageContext.headerFields(ofMessage: headers)
-            .first { $0.name.lowercased() == RiskHeader.name.lowercased() }?.value
+        return found
+    }
+
+    /// The verdict header of each file in `postcat -e -h` output, by queue id.
+    package static func riskHeaders(postcat output: String) -> [String: String] {
+        var found: [String: String] = [:]
+        var queueID: String?
+        var headers: [Substring] = []
+        var inHeaders = false
+        func finish() {
+            if let queueID, inHeaders,
+               let value = MessageContext.headerFields(ofMessage: headers.joined(separator: "\n"))
+                   .first(where: { $0.name.lowercased() == RiskHeader.name.lowercased() })?.value {
+                found[queueID] = value
+            }
+            inHeaders = false
+            headers = []
+        }
+        for line in output.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("*** ") && line.hasSuffix(" ***") {
+                finish()
+                let words = line.dropFirst(4).dropLast(4)
+                if words.hasPrefix("ENVELOPE RECORDS ") {
+                    queueID = words.split(separator: "/").last.map(String.init)
+                } else if words.hasPrefix("MESSAGE CONTENTS ") {
+                    inHeaders = true
+                }
+                continue
+            }
+            if inHeaders { headers.append(line) }
+        }
+        finish()
+        return found
     }
 
     private func run(_ tool: String, _ arguments: [String]) throws -> String {

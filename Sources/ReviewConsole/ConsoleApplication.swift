@@ -175,7 +175,7 @@ package struct ReviewConsole: Sendable {
         } catch {
             return notFound(session)
         }
-        var values = Self.values(detail.entry)
+        var values = Self.values(detail.message)
         values["csrf"] = session.csrf
         values["headers"] = detail.headers.filter { $0.count == 2 }.map { ["name": $0[0], "value": $0[1]] }
         values["body"] = detail.bodyLines.joined(separator: "\n")
@@ -336,20 +336,10 @@ package struct ReviewConsole: Sendable {
 
     static func values(_ entry: HeldEntry) -> [String: Any] {
         [
-            "queueID": entry.queueID, "arrival": ISO8601DateFormatter().string(from: entry.arrival), "age": age(since: entry.arrival),
+            "queueID": entry.queueID, "arrival": ISO8601DateFormatter().string(from: entry.arrival), "age": entry.age,
             "sender": entry.sender.isEmpty ? "<>" : entry.sender, "recipients": entry.recipients.joined(separator: ", "),
             "level": entry.level, "suspected": entry.suspected.joined(separator: ", "), "reasons": entry.reasons,
         ]
-    }
-
-    static func age(since date: Date) -> String {
-        let seconds = max(0, Int(Date().timeIntervalSince(date)))
-        switch seconds {
-        case ..<120: return "\(seconds) s"
-        case ..<7200: return "\(seconds / 60) min"
-        case ..<172_800: return "\(seconds / 3600) h"
-        default: return "\(seconds / 86400) days"
-        }
     }
 
     static func size(_ bytes: Int) -> String {

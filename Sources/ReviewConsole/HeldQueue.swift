@@ -1,4 +1,5 @@
 import Foundation
+import MisdirectMilterKit
 import Locking
 
 /// The hold queue as the console sees it. The console never touches Postfix itself:
@@ -10,62 +11,10 @@ package protocol HeldQueue: Sendable {
     func drop(_ queueID: String) async throws
 }
 
-/// A held message as `held list --json` prints it.
-package struct HeldEntry: Decodable, Sendable, Equatable {
-    package let queueID: String
-    package let arrival: Date
-    package let sender: String
-    package let recipients: [String]
-    package let level: String
-    package let suspected: [String]
-    package let reasons: [String]
-
-    package init(queueID: String, arrival: Date, sender: String, recipients: [String], level: String, suspected: [String], reasons: [String]) {
-        self.queueID = queueID
-        self.arrival = arrival
-        self.sender = sender
-        self.recipients = recipients
-        self.level = level
-        self.suspected = suspected
-        self.reasons = reasons
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case queueID = "queue_id", arrival, sender, recipients, level, suspected, reasons
-    }
-}
-
-/// One held message in full, as `held show --json` prints it.
-package struct HeldDetail: Decodable, Sendable {
-    package let entry: HeldEntry
-    package let headers: [[String]]
-    package let bodyLines: [String]
-    package let attachments: [Attachment]
-
-    package struct Attachment: Decodable, Sendable {
-        package let name: String
-        package let size: Int
-    }
-
-    package init(entry: HeldEntry, headers: [[String]], bodyLines: [String], attachments: [Attachment]) {
-        self.entry = entry
-        self.headers = headers
-        self.bodyLines = bodyLines
-        self.attachments = attachments
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case headers, attachments, bodyLines = "body_lines"
-    }
-
-    package init(from decoder: any Decoder) throws {
-        entry = try HeldEntry(from: decoder)
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        headers = try container.decode([[String]].self, forKey: .headers)
-        bodyLines = try container.decode([String].self, forKey: .bodyLines)
-        attachments = try container.decode([Attachment].self, forKey: .attachments)
-    }
-}
+/// A held message as `held list --json` prints it, and in full as `held show --json` does: the
+/// types `held` writes them with.
+package typealias HeldEntry = PostfixQueue.HeldMessage
+package typealias HeldDetail = PostfixQueue.HeldMessageDetail
 
 /// A queue id as Postfix writes them (short hex or long ids): letters and digits, 5 to 20. The
 /// console checks this before any command runs; `held` and the sudoers rule check it again.

@@ -32,7 +32,7 @@ final class MemoryQueue: HeldQueue, @unchecked Sendable {
         guard let entry = lock.withLock({ held.first { $0.queueID == queueID } }) else {
             throw HeldCommandFailure(description: "\(queueID) is not held")
         }
-        return HeldDetail(entry: entry, headers: [["Subject", "Travel plans <b>"]], bodyLines: ["Hello Bob,"],
+        return HeldDetail(message: entry, headers: [["Subject", "Travel plans <b>"]], bodyLines: ["Hello Bob,"],
                           attachments: [.init(name: "itinerary.pdf", size: 20480)])
     }
 

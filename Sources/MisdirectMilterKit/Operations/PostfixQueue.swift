@@ -8,8 +8,9 @@ package struct PostfixQueue {
         package let description: String
     }
 
-    /// A held message that carries our verdict header.
-    package struct HeldMessage: Encodable {
+    /// A held message that carries our verdict header: a line of `held list --json`, which
+    /// the review console reads back.
+    package struct HeldMessage: Codable, Sendable, Equatable {
         package let queueID: String
         package let arrival: Date
         package let sender: String
@@ -18,6 +19,27 @@ package struct PostfixQueue {
         package let suspected: [String]
         package let reasons: [String]
 
+        /// How long it has been held, short: `45s`, `12m`, `5h`, `3d`.
+        package var age: String {
+            let seconds = max(0, Int(Date().timeIntervalSince(arrival)))
+            switch seconds {
+            case ..<120: return "\(seconds)s"
+            case ..<7200: return "\(seconds / 60)m"
+            case ..<172_800: return "\(seconds / 3600)h"
+            default: return "\(seconds / 86400)d"
+            }
+        }
+
+        package init(queueID: String, arrival: Date, sender: String, recipients: [String], level: String, suspected: [String], reasons: [String]) {
+            self.queueID = queueID
+            self.arrival = arrival
+            self.sender = sender
+            self.recipients = recipients
+            self.level = level
+            self.suspected = suspected
+            self.reasons = reasons
+        }
+
         package enum CodingKeys: String, CodingKey {
             case queueID = "queue_id", arrival, sender, recipients, level, suspected, reasons
         }
@@ -25,15 +47,36 @@ package struct PostfixQueue {
 
     /// One held message in full, for the console's page: the list entry, the headers, the start
     /// of the body and the attachments by name and size.
-    package struct HeldMessageDetail: Encodable {
+    package struct HeldMessageDetail: Codable, Sendable {
         package let message: HeldMessage
         package let headers: [[String]]
         package let bodyLines: [String]
         package let attachments: [Attachment]
 
-        package struct Attachment: Encodable, Equatable {
+        package struct Attachment: Codable, Sendable, Equatable {
             package let name: String
             package let size: Int
+
+            package init(name: String, size: Int) {
+                self.name = name
+                self.size = size
+            }
+        }
+
+        package init(message: HeldMessage, headers: [[String]], bodyLines: [String], attachments: [Attachment]) {
+            self.message = message
+            self.headers = headers
+            self.bodyLines = bodyLines
+            self.attachments = attachments
+        }
+
+        /// One flat object: the list entry's keys beside these.
+        package init(from decoder: any Decoder) throws {
+            message = try HeldMessage(from: decoder)
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            headers = try container.decode([[String]].self, forKey: .headers)
+            bodyLines = try container.decode([String].self, forKey: .bodyLines)
+            attachments = try container.decode([Attachment].self, forKey: .attachments)
         }
 
         package enum CodingKeys: String, CodingKey {

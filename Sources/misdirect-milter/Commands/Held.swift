@@ -66,7 +66,7 @@ struct Held: ParsableCommand {
             print(Self.row(["QUEUE ID", "AGE", "LEVEL", "SENDER", "RECIPIENTS", "SUSPECTED"]))
             for message in held {
                 print(Self.row([
-                    message.queueID, Self.age(since: message.arrival), message.level, message.sender,
+                    message.queueID, message.age, message.level, message.sender,
                     message.recipients.joined(separator: ","), message.suspected.joined(separator: ","),
                 ]))
             }
@@ -79,15 +79,6 @@ struct Held: ParsableCommand {
             }.joined()
         }
 
-        static func age(since date: Date) -> String {
-            let seconds = max(0, Int(Date().timeIntervalSince(date)))
-            switch seconds {
-            case ..<120: return "\(seconds)s"
-            case ..<7200: return "\(seconds / 60)m"
-            case ..<172_800: return "\(seconds / 3600)h"
-            default: return "\(seconds / 86400)d"
-            }
-        }
     }
 
     struct Show: ParsableCommand {
@@ -108,7 +99,7 @@ struct Held: ParsableCommand {
             }
             let message = detail.message
             print("Queue id:    \(message.queueID)")
-            print("Held since:  \(message.arrival) (\(List.age(since: message.arrival)))")
+            print("Held since:  \(message.arrival) (\(message.age))")
             print("Sender:      \(message.sender)")
             print("Recipients:  \(message.recipients.joined(separator: ", "))")
             print("Level:       \(message.level)")

@@ -166,7 +166,15 @@ package struct ReviewConsole: Sendable {
     }
 
     private func heldMessage(_ request: Request, _ context: ConsoleContext) async throws -> Response {
-        guard let (session, _) = reviewer(request, context) else { return Self.redirect("/login") }
+        guard let (session, newCookie) = reviewer(request, context) else { return Self.redirect("/login") }
+        // A reviewer the proxy names who opens a message first gets the session its form's token
+        // belongs to, or their Release would be refused.
+        var response = try await heldMessagePage(session, context)
+        if let newCookie { response.headers.append(HTTPField(name: .setCookie, value: newCookie)) }
+        return response
+    }
+
+    private func heldMessagePage(_ session: Sessions.Session, _ context: ConsoleContext) async throws -> Response {
         let id = context.parameters.get("id") ?? ""
         guard isQueueID(id) else { return notFound(session) }
         let detail: HeldDetail

@@ -14,12 +14,16 @@ package final class Sessions: Sendable {
     package static let cookieName = "misdirect_session"
     /// However active, a session ends after this long.
     package static let maximumAge: Duration = .seconds(12 * 3600)
+    /// Live sessions kept at most (by default 10,000); beyond, the longest unused goes (a
+    /// client of the proxy that keeps no cookie makes one per request).
+    private let maximumCount: Int
 
     private let idleTimeout: Duration
     private let sessions = LockedValue([String: Session]())
 
-    package init(idleTimeout: Duration) {
+    package init(idleTimeout: Duration, maximumCount: Int = 10_000) {
         self.idleTimeout = idleTimeout
+        self.maximumCount = maximumCount
     }
 
     /// A new session for `user`: its id, for the cookie.
@@ -28,6 +32,9 @@ package final class Sessions: Sendable {
         let session = Session(user: user, csrf: randomToken(), created: now, lastUsed: now)
         sessions.withLock { sessions in
             sessions = sessions.filter { isLive($0.value, now: now) }
+            if sessions.count >= maximumCount, let oldest = sessions.min(by: { $0.value.lastUsed < $1.value.lastUsed })?.key {
+                sessions[oldest] = nil
+            }
             sessions[id] = session
         }
         return id

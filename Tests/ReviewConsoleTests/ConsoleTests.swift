@@ -407,12 +407,36 @@ struct ConsoleTests {
             #expect(response.status == .ok)
             #expect(String(buffer: response.body).contains("carol"))
         }
+        // Opening a message first (from a link, say) and releasing it from there works too.
+        let direct = try Fixture { $0.proxyUserHeader = "X-Remote-User"; $0.proxyAddress = "127.0.0.1" }
+        try await direct.application.test(.live) { client in
+            var browser = Browser()
+            let user: HTTPFields = [HTTPField.Name("X-Remote-User")!: "carol"]
+            let page = try await browser.get(client, "/held/4BC2D1F0A3", headers: user)
+            let csrf = try #require(Browser.field("csrf", in: String(buffer: page.body)))
+            let released = try await browser.post(client, "/held/4BC2D1F0A3/release", ["csrf": csrf], headers: user)
+            #expect(released.status == .ok)
+            #expect(direct.queue.done == ["release 4BC2D1F0A3"])
+            #expect(direct.auditLines.contains { $0.contains("released held message") && $0.contains("reviewer=carol") })
+        }
         let elsewhere = try Fixture { $0.proxyUserHeader = "X-Remote-User"; $0.proxyAddress = "192.0.2.1" }
         try await elsewhere.application.test(.live) { client in
             var browser = Browser()
             let response = try await browser.get(client, "/held", headers: [HTTPField.Name("X-Remote-User")!: "carol"])
             #expect(response.status == .seeOther)
         }
+    }
+
+    @Test("sessions are bounded: beyond the most kept, the longest unused ends")
+    func sessionBound() {
+        let sessions = Sessions(idleTimeout: .seconds(3600), maximumCount: 50)
+        let start = ContinuousClock.now
+        let first = sessions.start(user: "first", now: start)
+        let second = sessions.start(user: "second", now: start + .seconds(1))
+        _ = sessions.session(first, now: start + .seconds(2))
+        for index in 0..<49 { _ = sessions.start(user: "u\(index)", now: start + .seconds(3)) }
+        #expect(sessions.session(second, now: start + .seconds(4)) == nil, "the longest unused went")
+        #expect(sessions.session(first, now: start + .seconds(4))?.user == "first")
     }
 
     @Test("sessions end after the idle timeout and at most twelve hours after sign-in")

@@ -27,7 +27,9 @@ package struct ConsoleContext: RequestContext {
 /// confirmation pages of signed links. Every page is rendered on the server; there is no script.
 package struct ReviewConsole: Sendable {
     package let settings: ConsoleConfiguration
-    package let queue: any HeldQueue
+    package let queue: CachedHeldQueue
+    /// Rows on one page of the list.
+    package static let pageSize = 200
     package let signer: LinkSigner?
     package let ledger: LinkLedger?
     package let sessions: Sessions
@@ -41,7 +43,7 @@ package struct ReviewConsole: Sendable {
     package init(settings: ConsoleConfiguration, queue: any HeldQueue, signer: LinkSigner?, ledger: LinkLedger?,
                  audit: AuditLog, now: @escaping @Sendable () -> Int = { Int(Date().timeIntervalSince1970) }) {
         self.settings = settings
-        self.queue = queue
+        self.queue = CachedHeldQueue(queue)
         self.signer = signer
         self.ledger = ledger
         self.audit = audit
@@ -157,10 +159,19 @@ package struct ReviewConsole: Sendable {
                 "heading": "Held mail", "outcome": "error", "text": "The held mail cannot be listed: \(error)",
             ]))
         }
-        let rows: [[String: Any]] = messages.map(Self.values)
-        var response = html(.ok, pages.render("held", title: "Held mail", user: session.user, csrf: session.csrf, [
-            "messages": rows, "hasMessages": !rows.isEmpty,
-        ]))
+        // Newest first, a page at a time.
+        let pages = max(1, (messages.count + Self.pageSize - 1) / Self.pageSize)
+        let page = min(max(1, request.uri.queryParameters.get("page").flatMap { Int($0) } ?? 1), pages)
+        let shown = messages.reversed().dropFirst((page - 1) * Self.pageSize).prefix(Self.pageSize)
+        let rows: [[String: Any]] = shown.map(Self.values)
+        var values: [String: Any] = ["messages": rows, "hasMessages": !rows.isEmpty, "count": messages.count]
+        if pages > 1 {
+            values["paging"] = [
+                "first": (page - 1) * Self.pageSize + 1, "last": (page - 1) * Self.pageSize + rows.count, "page": page, "pages": pages,
+                "previous": page > 1 ? page - 1 : false, "next": page < pages ? page + 1 : false,
+            ] as [String: Any]
+        }
+        var response = html(.ok, self.pages.render("held", title: "Held mail", user: session.user, csrf: session.csrf, values))
         if let newCookie { response.headers.append(HTTPField(name: .setCookie, value: newCookie)) }
         return response
     }
@@ -243,7 +254,7 @@ package struct ReviewConsole: Sendable {
         case .success(let verified): link = verified
         }
         if let id = LinkSigner.useID(of: token), ledger?.isUsed(id) == true { return .failure(.used) }
-        guard let entry = try? await queue.list().first(where: { $0.queueID == link.queueID }) else { return .failure(.notHeld) }
+        guard let entry = try? await queue.entry(link.queueID) else { return .failure(.notHeld) }
         return .success((link, entry))
     }
 

@@ -64,6 +64,7 @@ package struct Pages: Sendable {
             <h1>Held for review</h1>
             <p class="lead">Messages misdirect-milter put in Postfix's hold queue: the sender was told they were accepted; \
             nothing is delivered until someone releases them.</p>
+            {{#hasMessages}}<p id="count">{{count}} held{{#paging}}, newest first: {{first}} to {{last}} (page {{page}} of {{pages}}){{/paging}}</p>{{/hasMessages}}
             {{#hasMessages}}
             <table id="held">
             <thead><tr><th>Held</th><th>Sender</th><th>Recipients</th><th>Level</th><th>Suspected look-alike</th><th>Why</th><th></th></tr></thead>
@@ -84,6 +85,8 @@ package struct Pages: Sendable {
             </tbody>
             </table>
             {{/hasMessages}}
+            {{#paging}}<nav id="pages">{{#previous}}<a rel="prev" href="/held?page={{previous}}">Newer</a>{{/previous}} \
+            {{#next}}<a rel="next" href="/held?page={{next}}">Older</a>{{/next}}</nav>{{/paging}}
             {{^messages}}<p id="empty">No message is held.</p>{{/messages}}
             """,
         "message": """

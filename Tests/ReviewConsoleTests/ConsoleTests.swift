@@ -24,9 +24,20 @@ final class MemoryQueue: HeldQueue, @unchecked Sendable {
         }
     }
 
-    var done: [String] { lock.withLock { actions } }
+    private(set) var listed = 0
 
-    func list() async throws -> [HeldEntry] { lock.withLock { held } }
+    var done: [String] { lock.withLock { actions } }
+    var lists: Int { lock.withLock { listed } }
+
+    /// Holds one more, newer than the rest.
+    func hold(_ id: String) {
+        lock.withLock {
+            held.append(HeldEntry(queueID: id, arrival: Date(), sender: "bob@example.org", recipients: ["carol@arny.mil"],
+                                  level: "high", suspected: ["army.mil"], reasons: ["typo"]))
+        }
+    }
+
+    func list() async throws -> [HeldEntry] { lock.withLock { listed += 1; return held } }
 
     func show(_ queueID: String) async throws -> HeldDetail {
         guard let entry = lock.withLock({ held.first { $0.queueID == queueID } }) else {
@@ -315,6 +326,32 @@ struct ConsoleTests {
             }
             #expect(try await browser.get(client, "/held/FFFFFFFFFF").status == .notFound)
             #expect(fixture.queue.done.isEmpty)
+        }
+    }
+
+    @Test("the list is read once for many pages, newest first, 200 a page; a release shows at once")
+    func pagingAndCache() async throws {
+        let ids = (0..<450).map { String(format: "AB%08X", $0) }
+        let fixture = try Fixture(held: ids)
+        try await fixture.application.test(.router) { client in
+            var browser = Browser()
+            let csrf = try #require(try await browser.signIn(client))
+            let first = String(buffer: try await browser.get(client, "/held").body)
+            #expect(first.contains("450 held, newest first: 1 to 200 (page 1 of 3)"))
+            #expect(first.contains(ids[449]) && first.contains(ids[250]) && !first.contains(ids[249]))
+            #expect(first.contains("href=\"/held?page=2\"") && !first.contains("rel=\"prev\""))
+            let last = String(buffer: try await browser.get(client, "/held?page=3").body)
+            #expect(last.contains("401 to 450 (page 3 of 3)") && last.contains(ids[0]) && last.contains("href=\"/held?page=2\""))
+            #expect(String(buffer: try await browser.get(client, "/held?page=99").body).contains("page 3 of 3"))
+            let listsBefore = fixture.queue.lists
+            #expect(try await browser.post(client, "/held/\(ids[449])/release", ["csrf": csrf]).status == .ok)
+            let after = String(buffer: try await browser.get(client, "/held").body)
+            #expect(after.contains("449 held") && !after.contains(ids[449]), "the released one is gone without a new listing")
+            #expect(fixture.queue.lists == listsBefore, "pages within a few seconds share one listing")
+            // Held after the listing was kept: its link still finds it.
+            fixture.queue.hold("CD12345678")
+            let page = try await browser.get(client, "/link?t=\(fixture.link("CD12345678", .release))")
+            #expect(page.status == .ok)
         }
     }
 

@@ -147,6 +147,17 @@ let package = Package(
             name: "misdirect-history-bench",
             dependencies: ["MisdirectionRisk", "CorrespondentHistory", "Locking", "PostgresHarness", .product(name: "Logging", package: "swift-log")]
         ),
+        // The review console's list page with 10,000 held messages, against its stylesheet.
+        .executableTarget(
+            name: "misdirect-console-bench",
+            dependencies: [
+                "ReviewConsole", "ReviewLinks", "MisdirectMilterKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Recall and false positives on the labelled corpus in evaluation/ (prints a table).
         .executableTarget(name: "misdirect-eval", dependencies: ["MisdirectionRisk"]),
         .testTarget(name: "MisdirectionRiskTests", dependencies: ["MisdirectionRisk", "TestSupport"]),

@@ -355,7 +355,7 @@ package struct ReviewConsole: Sendable {
 
     static func values(_ entry: HeldEntry) -> [String: Any] {
         [
-            "queueID": entry.queueID, "arrival": ISO8601DateFormatter().string(from: entry.arrival), "age": entry.age,
+            "queueID": entry.queueID, "arrival": entry.arrival.formatted(.iso8601), "age": entry.age,
             "sender": entry.sender.isEmpty ? "<>" : entry.sender, "recipients": entry.recipients.joined(separator: ", "),
             "level": entry.level, "suspected": entry.suspected.joined(separator: ", "), "reasons": entry.reasons,
         ]

@@ -37,7 +37,11 @@ package struct HeldCommand: HeldQueue {
     }
 
     package func list() async throws -> [HeldEntry] {
-        let output = try await run(["list", "--json"])
+        try Self.entries(listed: try await run(["list", "--json"]))
+    }
+
+    /// The entries of `held list --json` output, one JSON object a line.
+    package static func entries(listed output: String) throws -> [HeldEntry] {
         let decoder = Self.decoder
         return try output.split(separator: "\n").map { try decoder.decode(HeldEntry.self, from: Data($0.utf8)) }
     }
@@ -59,7 +63,10 @@ package struct HeldCommand: HeldQueue {
 
     private static var decoder: JSONDecoder {
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        // Date's ISO 8601 format style: a value, no shared formatter object.
+        decoder.dateDecodingStrategy = .custom { decoder in
+            try Date(try decoder.singleValueContainer().decode(String.self), strategy: .iso8601)
+        }
         return decoder
     }
 

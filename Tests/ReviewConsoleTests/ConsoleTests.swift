@@ -168,7 +168,7 @@ struct ConsoleTests {
     @Test("a request without a session is sent to sign in and sees no held mail")
     func noSession() async throws {
         let fixture = try Fixture()
-        try await fixture.application.test(.router) { client in
+        try await fixture.application.test(.live) { client in
             var browser = Browser()
             for path in ["/held", "/held/4BC2D1F0A3"] {
                 let response = try await browser.get(client, path)
@@ -184,7 +184,7 @@ struct ConsoleTests {
     @Test("every page forbids scripts, frames, sniffing, referrers and caching")
     func securityHeaders() async throws {
         let fixture = try Fixture()
-        try await fixture.application.test(.router) { client in
+        try await fixture.application.test(.live) { client in
             var browser = Browser()
             for path in ["/login", "/held", "/link?t=nonsense"] {
                 let response = try await browser.get(client, path)
@@ -201,7 +201,7 @@ struct ConsoleTests {
     @Test("signing in sets an HttpOnly, SameSite=Strict, Secure session cookie and shows the held mail with its reasons")
     func signIn() async throws {
         let fixture = try Fixture()
-        try await fixture.application.test(.router) { client in
+        try await fixture.application.test(.live) { client in
             var browser = Browser()
             let form = try await browser.get(client, "/login")
             let token = try #require(Browser.field("csrf", in: String(buffer: form.body)))
@@ -225,7 +225,7 @@ struct ConsoleTests {
     @Test("without secure_cookies the session cookie has no Secure attribute (plain http on loopback)")
     func insecureCookies() async throws {
         let fixture = try Fixture { $0.secureCookies = false }
-        try await fixture.application.test(.router) { client in
+        try await fixture.application.test(.live) { client in
             var browser = Browser()
             let form = try await browser.get(client, "/login")
             let token = Browser.field("csrf", in: String(buffer: form.body)) ?? ""
@@ -238,7 +238,7 @@ struct ConsoleTests {
     @Test("a sign-in without the form's token is refused, even with the right password")
     func loginCSRF() async throws {
         let fixture = try Fixture()
-        try await fixture.application.test(.router) { client in
+        try await fixture.application.test(.live) { client in
             var browser = Browser()
             let missing = try await browser.post(client, "/login", ["user": Fixture.user, "password": Fixture.password])
             #expect(missing.status == .forbidden)
@@ -252,7 +252,7 @@ struct ConsoleTests {
     @Test("a wrong password is refused, and after five failures even the right one waits")
     func throttle() async throws {
         let fixture = try Fixture()
-        try await fixture.application.test(.router) { client in
+        try await fixture.application.test(.live) { client in
             var browser = Browser()
             for _ in 0..<LoginThrottle.limit {
                 #expect(try await browser.signIn(client, password: "wrong password") == nil)
@@ -269,7 +269,7 @@ struct ConsoleTests {
     @Test("the wrong password's answer is 401 with a message")
     func wrongPassword() async throws {
         let fixture = try Fixture()
-        try await fixture.application.test(.router) { client in
+        try await fixture.application.test(.live) { client in
             var browser = Browser()
             let form = try await browser.get(client, "/login")
             let token = Browser.field("csrf", in: String(buffer: form.body)) ?? ""
@@ -282,7 +282,7 @@ struct ConsoleTests {
     @Test("release and drop from the message page act once and are audited with the reviewer")
     func releaseAndDrop() async throws {
         let fixture = try Fixture()
-        try await fixture.application.test(.router) { client in
+        try await fixture.application.test(.live) { client in
             var browser = Browser()
             let csrf = try #require(try await browser.signIn(client))
             let released = try await browser.post(client, "/held/4BC2D1F0A3/release", ["csrf": csrf])
@@ -302,7 +302,7 @@ struct ConsoleTests {
     @Test("a POST without the session's CSRF token changes nothing")
     func actionCSRF() async throws {
         let fixture = try Fixture()
-        try await fixture.application.test(.router) { client in
+        try await fixture.application.test(.live) { client in
             var browser = Browser()
             _ = try #require(try await browser.signIn(client))
             #expect(try await browser.post(client, "/held/4BC2D1F0A3/release", [:]).status == .forbidden)
@@ -317,7 +317,7 @@ struct ConsoleTests {
     @Test("an id that is not a queue id, or not held, is never passed on")
     func badIDs() async throws {
         let fixture = try Fixture()
-        try await fixture.application.test(.router) { client in
+        try await fixture.application.test(.live) { client in
             var browser = Browser()
             let csrf = try #require(try await browser.signIn(client))
             for id in ["ABC", "4BC2D1F0A3%20-d%20ALL", "..%2F..%2Fetc"] {
@@ -333,7 +333,7 @@ struct ConsoleTests {
     func pagingAndCache() async throws {
         let ids = (0..<450).map { String(format: "AB%08X", $0) }
         let fixture = try Fixture(held: ids)
-        try await fixture.application.test(.router) { client in
+        try await fixture.application.test(.live) { client in
             var browser = Browser()
             let csrf = try #require(try await browser.signIn(client))
             let first = String(buffer: try await browser.get(client, "/held").body)
@@ -358,7 +358,7 @@ struct ConsoleTests {
     @Test("signing out ends the session")
     func signOut() async throws {
         let fixture = try Fixture()
-        try await fixture.application.test(.router) { client in
+        try await fixture.application.test(.live) { client in
             var browser = Browser()
             let csrf = try #require(try await browser.signIn(client))
             let cookie = try #require(browser.cookies[Sessions.cookieName])
@@ -371,7 +371,7 @@ struct ConsoleTests {
     @Test("a signed link opens a confirmation page; only its POST acts, once")
     func linkOnce() async throws {
         let fixture = try Fixture()
-        try await fixture.application.test(.router) { client in
+        try await fixture.application.test(.live) { client in
             var browser = Browser()
             let token = fixture.link("6DE4F3B2C5", .release, to: "alice@example.org")
             let page = try await browser.get(client, "/link?t=\(token)")
@@ -404,7 +404,7 @@ struct ConsoleTests {
     @Test("forged, expired, reused, cut and no-longer-held links are each refused and change nothing")
     func linkRefusals() async throws {
         let fixture = try Fixture()
-        try await fixture.application.test(.router) { client in
+        try await fixture.application.test(.live) { client in
             var browser = Browser()
             let good = fixture.link("4BC2D1F0A3", .drop)
             let other = LinkSigner(key: [UInt8](repeating: 9, count: 32))

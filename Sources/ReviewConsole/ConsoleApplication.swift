@@ -187,7 +187,7 @@ package struct ReviewConsole: Sendable {
 
     private func heldMessagePage(_ session: Sessions.Session, _ context: ConsoleContext) async throws -> Response {
         let id = context.parameters.get("id") ?? ""
-        guard isQueueID(id) else { return notFound(session) }
+        guard PostfixQueue.isQueueID(id) else { return notFound(session) }
         let detail: HeldDetail
         do {
             detail = try await queue.show(id)
@@ -208,7 +208,7 @@ package struct ReviewConsole: Sendable {
             return refused(.forbidden, "This action needs a signed-in reviewer and the form's token. Sign in and try again from the message's page.")
         }
         let id = context.parameters.get("id") ?? ""
-        guard isQueueID(id) else { return notFound(session) }
+        guard PostfixQueue.isQueueID(id) else { return notFound(session) }
         let outcome = await perform(action, id)
         audit.record(outcome == nil ? Self.done(action) + " held message" : "\(action.rawValue) failed", [
             "mail.queue_id": "\(id)", "reviewer": "\(session.user)", "remote": "\(context.peer)", "via": "console",

@@ -16,12 +16,6 @@ package protocol HeldQueue: Sendable {
 package typealias HeldEntry = PostfixQueue.HeldMessage
 package typealias HeldDetail = PostfixQueue.HeldMessageDetail
 
-/// A queue id as Postfix writes them (short hex or long ids): letters and digits, 5 to 20. The
-/// console checks this before any command runs; `held` and the sudoers rule check it again.
-package func isQueueID(_ text: String) -> Bool {
-    (5...20).contains(text.utf8.count) && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
-}
-
 package struct HeldCommandFailure: Error, CustomStringConvertible {
     package let description: String
 }
@@ -47,18 +41,21 @@ package struct HeldCommand: HeldQueue {
     }
 
     package func show(_ queueID: String) async throws -> HeldDetail {
-        guard isQueueID(queueID) else { throw HeldCommandFailure(description: "\"\(queueID)\" is not a queue id") }
-        return try Self.decoder.decode(HeldDetail.self, from: Data(try await run(["show", "--json", queueID]).utf8))
+        try Self.decoder.decode(HeldDetail.self, from: Data(try await run(["show", "--json"], on: queueID).utf8))
     }
 
     package func release(_ queueID: String) async throws {
-        guard isQueueID(queueID) else { throw HeldCommandFailure(description: "\"\(queueID)\" is not a queue id") }
-        _ = try await run(["release", queueID])
+        _ = try await run(["release"], on: queueID)
     }
 
     package func drop(_ queueID: String) async throws {
-        guard isQueueID(queueID) else { throw HeldCommandFailure(description: "\"\(queueID)\" is not a queue id") }
-        _ = try await run(["drop", queueID])
+        _ = try await run(["drop"], on: queueID)
+    }
+
+    /// `verb` on one message, whose id is checked first.
+    private func run(_ verb: [String], on queueID: String) async throws -> String {
+        guard PostfixQueue.isQueueID(queueID) else { throw HeldCommandFailure(description: "\"\(queueID)\" is not a queue id") }
+        return try await run(verb + [queueID])
     }
 
     private static var decoder: JSONDecoder {

@@ -210,7 +210,7 @@ package struct PostfixQueue {
     /// be reachable from here.
     @discardableResult
     private func requireHeld(_ queueID: String) throws -> HeldMessage {
-        guard !queueID.isEmpty, queueID.utf8.allSatisfy({ $0 < 0x80 && (Character(Unicode.Scalar($0)).isLetter || Character(Unicode.Scalar($0)).isNumber) }) else {
+        guard Self.isQueueID(queueID) else {
             throw Failure(description: "\"\(queueID)\" is not a Postfix queue id")
         }
         guard let message = try heldMessages(only: queueID).first else {
@@ -219,8 +219,13 @@ package struct PostfixQueue {
         return message
     }
 
-    /// The value of the message's X-Misdirection-Risk header, unfolded, or nil (also when the
-    /// message left the queue since it was listed).
+    /// A queue id as Postfix writes them (short hex or long ids): ASCII letters and digits, 5
+    /// to 20. `held` and the review console check it before any command runs (the console's
+    /// sudoers rule again).
+    package static func isQueueID(_ text: String) -> Bool {
+        (5...20).contains(text.utf8.count) && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
+    }
+
     /// How many queue files one postcat reads.
     static let postcatBatch = 500
 

@@ -1,6 +1,5 @@
 import Foundation
 import MisdirectMilterKit
-import Locking
 
 /// The hold queue as the console sees it. The console never touches Postfix itself:
 /// ``HeldCommand`` runs `misdirect-milter held` (through sudo in the package) for each step.
@@ -83,33 +82,15 @@ package struct HeldCommand: HeldQueue {
     }
 
     private static func runNow(_ words: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: words[0])
-        process.arguments = Array(words.dropFirst())
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
+        let finished: ChildProcess.Finished
         do {
-            try process.run()
+            finished = try ChildProcess.run(words[0], Array(words.dropFirst()))
         } catch {
             throw HeldCommandFailure(description: "cannot run \(words[0]): \(error)")
         }
-        // Read standard error beside standard output, so neither pipe fills and blocks the child.
-        let errorData = LockedValue(Data())
-        let errorsRead = DispatchSemaphore(value: 0)
-        Thread {
-            let data = errors.fileHandleForReading.readDataToEndOfFile()
-            errorData.withLock { $0 = data }
-            errorsRead.signal()
-        }.start()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        errorsRead.wait()
-        guard process.terminationStatus == 0 else {
-            let text = String(decoding: errorData.withLock { $0 }, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw HeldCommandFailure(description: text.isEmpty ? "\(words.joined(separator: " ")) exited \(process.terminationStatus)" : text)
+        guard finished.status == 0 else {
+            throw HeldCommandFailure(description: finished.errors.isEmpty ? "\(words.joined(separator: " ")) exited \(finished.status)" : finished.errors)
         }
-        return String(decoding: data, as: UTF8.self)
+        return finished.output
     }
 }

@@ -293,20 +293,11 @@ package struct PostfixQueue {
         guard let path = Self.locate(tool) else {
             throw Failure(description: "Postfix's \(tool) was not found: held works on the Postfix host (Debian package postfix)")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = (configDirectory.map { ["-c", $0] } ?? []) + arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "\(tool) \(arguments.joined(separator: " ")) failed: \(errorText.trimmingCharacters(in: .whitespacesAndNewlines))")
+        let finished = try ChildProcess.run(path, (configDirectory.map { ["-c", $0] } ?? []) + arguments)
+        guard finished.status == 0 else {
+            throw Failure(description: "\(tool) \(arguments.joined(separator: " ")) failed: \(finished.errors)")
         }
-        return String(decoding: data, as: UTF8.self)
+        return finished.output
     }
 
     private static func locate(_ tool: String) -> String? {

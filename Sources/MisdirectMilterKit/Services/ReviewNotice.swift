@@ -47,17 +47,9 @@ package struct ReviewNotice: Sendable {
 
     /// The notice as an RFC 5322 message with CRLF line ends, ready for SMTP DATA.
     package func message(hostname: String, date: Date = Date()) -> [UInt8] {
-        if let senderNotice { return messageForSender(senderNotice, hostname: hostname, date: date) }
+        if senderNotice != nil { return messageForSender(hostname: hostname, date: date) }
         let boundary = "misdirect-\(queueID)-\(UInt32.random(in: 0...UInt32.max))"
-        let subject = self.subject
-        var text = """
-            From: misdirect-milter <MAILER-DAEMON@\(hostname)>
-            To: <\(review.mailbox)>
-            Subject: Held for review: \(Self.ascii(subject))
-            Date: \(Self.rfc5322Date(date))
-            Message-ID: <held-\(queueID).\(Int(date.timeIntervalSince1970))@\(hostname)>
-            Auto-Submitted: auto-generated
-            MIME-Version: 1.0
+        var text = headerLines(subject: "Held for review: ", idPart: "", hostname: hostname, date: date) + """
             Content-Type: multipart/mixed; boundary="\(boundary)"
 
             --\(boundary)
@@ -95,8 +87,7 @@ package struct ReviewNotice: Sendable {
     }
 
     /// The sender's notice: what was held and why, and how to send it anyway or not at all.
-    private func messageForSender(_ sender: EmailAddress, hostname: String, date: Date) -> [UInt8] {
-        let subject = self.subject
+    private func messageForSender(hostname: String, date: Date) -> [UInt8] {
         let why = reason.hasPrefix("misdirect-milter: ") ? String(reason.dropFirst("misdirect-milter: ".count)) : reason
         let choices = links.map {
             """
@@ -106,14 +97,7 @@ package struct ReviewNotice: Sendable {
             Each link asks you to confirm, works once, and expires in \($0.hours) hours.
             """
         } ?? "Reply to \(review.mailbox) if every address is right."
-        let text = """
-            From: misdirect-milter <MAILER-DAEMON@\(hostname)>
-            To: <\(sender)>
-            Subject: Not sent yet: \(Self.ascii(subject))
-            Date: \(Self.rfc5322Date(date))
-            Message-ID: <held-\(queueID).sender.\(Int(date.timeIntervalSince1970))@\(hostname)>
-            Auto-Submitted: auto-generated
-            MIME-Version: 1.0
+        let text = headerLines(subject: "Not sent yet: ", idPart: ".sender", hostname: hostname, date: date) + """
             Content-Type: text/plain; charset=utf-8
 
             Your message "\(Self.ascii(subject))" has not been sent yet: an address in it looks
@@ -128,6 +112,21 @@ package struct ReviewNotice: Sendable {
 
             """
         return Array(text.replacingOccurrences(of: "\n", with: "\r\n").utf8)
+    }
+
+    /// The notice's own header lines up to its Content-Type, each ending in a line feed: to
+    /// ``to``, with the held message's subject after `subject`, and a Message-ID with `idPart`.
+    private func headerLines(subject prefix: String, idPart: String, hostname: String, date: Date) -> String {
+        """
+        From: misdirect-milter <MAILER-DAEMON@\(hostname)>
+        To: <\(to)>
+        Subject: \(prefix)\(Self.ascii(subject))
+        Date: \(Self.rfc5322Date(date))
+        Message-ID: <held-\(queueID)\(idPart).\(Int(date.timeIntervalSince1970))@\(hostname)>
+        Auto-Submitted: auto-generated
+        MIME-Version: 1.0
+
+        """
     }
 
     private var subject: String {

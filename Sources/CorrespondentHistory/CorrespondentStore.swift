@@ -23,9 +23,15 @@ public protocol CorrespondentStore: Sendable {
     /// Deletes everything recorded about a recipient domain and its sub-domains.
     /// - Returns: the rows deleted.
     func forget(_ domain: String) async throws -> Int
-    /// Deletes the days before `day` (retention).
+    /// Deletes the days before `day` (retention), of the history and of the decisions.
     /// - Returns: the rows deleted.
     func prune(before day: Int) async throws -> Int
+    /// Adds decisions (and their counters), as ``record(_:writeID:)`` adds deliveries.
+    func recordDecisions(_ decisions: [RecordedDecision], writeID: String?) async throws
+    /// The decisions that match, newest first, at most `query.limit`.
+    func decisions(_ query: DecisionQuery) async throws -> [RecordedDecision]
+    /// The decision counters from `sinceDay` on.
+    func decisionSummary(sinceDay: Int) async throws -> DecisionSummary
     /// Releases connections and files. The store is not used afterwards.
     func close() async
 }
@@ -130,11 +136,13 @@ public struct CorrespondentReport: Sendable, Hashable {
 
 /// The schema both backends share, as versioned steps (the SQL is plain enough for both).
 enum StoreSchema {
-    /// Bumped with each step added to ``steps``.
-    static let version = 2
+    /// Bumped with each step added to ``steps(decisionID:)``.
+    static let version = 3
 
     /// Each step takes the schema from its index to the next version.
-    static let steps: [[String]] = [
+    /// - Parameter decisionID: the column type of an auto-numbered key, which the backends spell
+    ///   differently.
+    static func steps(decisionID: String) -> [[String]] { [
         [
             """
             CREATE TABLE IF NOT EXISTS correspondent_days (
@@ -161,7 +169,9 @@ enum StoreSchema {
             "CREATE TABLE IF NOT EXISTS recorded_writes (id TEXT PRIMARY KEY, day INTEGER NOT NULL)",
             "CREATE INDEX IF NOT EXISTS recorded_writes_day ON recorded_writes (day)",
         ],
-    ]
+        // 3: the decisions the review console lists and charts.
+        DecisionSchema.step(id: decisionID),
+    ] }
 
     /// The table that records the schema version.
     static let metaTable = "CREATE TABLE IF NOT EXISTS misdirect_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"

@@ -48,11 +48,46 @@ public final class HistoryService: Sendable {
         case dropped(Int)
     }
 
-    private struct State {
-        var pending: [Observation] = []
+    /// What waits to be written, of one kind.
+    struct WriteQueue<Item: Sendable> {
+        var pending: [Item] = []
         /// A batch whose write failed, with the id it was written under: tried again first,
         /// under the same id, so that a write the store committed before timing out counts once.
-        var retry: (id: String, batch: [Observation])?
+        var retry: (id: String, batch: [Item])?
+
+        var count: Int { pending.count + (retry?.batch.count ?? 0) }
+
+        /// Appends, dropping the oldest beyond `maximum`. - Returns: how many were dropped.
+        mutating func append(_ items: [Item], maximum: Int) -> Int {
+            pending.append(contentsOf: items)
+            let excess = pending.count - maximum
+            guard excess > 0 else { return 0 }
+            pending.removeFirst(excess)
+            return excess
+        }
+
+        /// The retried batch, else the next `size` items under a new id.
+        mutating func next(_ size: Int) -> (id: String, batch: [Item]) {
+            if let retry {
+                self.retry = nil
+                return retry
+            }
+            let batch = Array(pending.prefix(size))
+            pending.removeFirst(batch.count)
+            return (UUID().uuidString, batch)
+        }
+
+        /// Keeps a failed batch to try first next time, within `maximum` in all.
+        mutating func putBack(_ id: String, _ batch: [Item], maximum: Int) {
+            retry = (id, batch)
+            let excess = pending.count + batch.count - maximum
+            if excess > 0 { pending.removeFirst(min(excess, pending.count)) }
+        }
+    }
+
+    private struct State {
+        var deliveries = WriteQueue<Observation>()
+        var decisions = WriteQueue<RecordedDecision>()
         var prepared = false
         var failing: Set<Operation> = []
         var lastFacts: [String: CorrespondentFacts]?
@@ -107,18 +142,20 @@ public final class HistoryService: Sendable {
     /// Queues delivered mail for the next flush. Cheap: called on the SMTP path.
     public func record(_ observations: [Observation]) {
         guard !observations.isEmpty else { return }
-        let dropped = state.withLock { state -> Int in
-            state.pending.append(contentsOf: observations)
-            let excess = state.pending.count - settings.maximumPending
-            guard excess > 0 else { return 0 }
-            state.pending.removeFirst(excess)
-            return excess
-        }
+        let dropped = state.withLock { $0.deliveries.append(observations, maximum: settings.maximumPending) }
         if dropped > 0 { onEvent(.dropped(dropped)) }
     }
 
-    /// Observations waiting to be written.
-    public var pendingCount: Int { state.withLock { $0.pending.count + ($0.retry?.batch.count ?? 0) } }
+    /// Queues decisions for the next flush, as ``record(_:)`` queues deliveries (with a bound
+    /// of its own, so a burst of flagged mail never pushes deliveries out).
+    public func record(decisions: [RecordedDecision]) {
+        guard !decisions.isEmpty else { return }
+        let dropped = state.withLock { $0.decisions.append(decisions, maximum: settings.maximumPending) }
+        if dropped > 0 { onEvent(.dropped(dropped)) }
+    }
+
+    /// Observations and decisions waiting to be written.
+    public var pendingCount: Int { state.withLock { $0.deliveries.count + $0.decisions.count } }
 
     /// When the facts were last read successfully, if ever.
     public var lastRefresh: ContinuousClock.Instant? { state.withLock { $0.lastRefresh } }
@@ -158,30 +195,27 @@ public final class HistoryService: Sendable {
     public func flushNow() async -> Bool {
         guard begin(.write) else { return false }
         defer { end(.write) }
-        guard state.withLock({ !$0.pending.isEmpty || $0.retry != nil }), await prepareIfNeeded() else { return pendingCount == 0 }
+        guard pendingCount > 0, await prepareIfNeeded() else { return pendingCount == 0 }
+        guard await flush(\.deliveries, { [store] batch, id in try await store.record(batch, writeID: id) }) else { return false }
+        return await flush(\.decisions, { [store] batch, id in try await store.recordDecisions(batch, writeID: id) })
+    }
+
+    /// Writes one queue in batches.
+    private func flush<Item: Sendable>(
+        _ queue: WritableKeyPath<State, WriteQueue<Item>> & Sendable,
+        _ write: @escaping @Sendable ([Item], String) async throws -> Void
+    ) async -> Bool {
         while true {
-            let (id, batch) = state.withLock { state -> (String, [Observation]) in
-                if let retry = state.retry {
-                    state.retry = nil
-                    return retry
-                }
-                let batch = Array(state.pending.prefix(settings.batchSize))
-                state.pending.removeFirst(batch.count)
-                return (UUID().uuidString, batch)
-            }
+            let (id, batch) = state.withLock { $0[keyPath: queue].next(settings.batchSize) }
             guard !batch.isEmpty else { return true }
             do {
-                try await withDeadline(settings.timeout) { [store] in try await store.record(batch, writeID: id) }
+                try await withDeadline(settings.timeout) { try await write(batch, id) }
                 succeeded(.write)
                 onEvent(.written(observations: batch.count))
             } catch {
                 // Kept with its id and tried first next time: if the store did commit it before
                 // going quiet, the store knows the id and adds nothing.
-                state.withLock { state in
-                    state.retry = (id, batch)
-                    let excess = state.pending.count + batch.count - settings.maximumPending
-                    if excess > 0 { state.pending.removeFirst(min(excess, state.pending.count)) }
-                }
+                state.withLock { $0[keyPath: queue].putBack(id, batch, maximum: settings.maximumPending) }
                 failed(.write, error)
                 return false
             }

@@ -54,7 +54,7 @@ public final class SQLiteCorrespondentStore: CorrespondentStore {
             let current = try Int.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM misdirect_meta WHERE key = 'schema_version'") ?? 0
             try StoreSchema.refuseNewer(current)
             guard current < StoreSchema.version else { return }
-            for step in StoreSchema.steps[current...] {
+            for step in StoreSchema.steps(decisionID: "INTEGER PRIMARY KEY")[current...] {
                 for statement in step { try db.execute(sql: statement) }
             }
             try db.execute(
@@ -151,7 +151,7 @@ public final class SQLiteCorrespondentStore: CorrespondentStore {
     public func prune(before day: Int) async throws -> Int {
         try await write { db in
             var deleted = 0
-            for table in ["correspondent_days", "recipient_addresses"] {
+            for table in ["correspondent_days", "recipient_addresses", "decisions", "decision_rules", "decision_days"] {
                 try db.execute(sql: "DELETE FROM \(table) WHERE day < ?", arguments: [day])
                 deleted += db.changesCount
             }
@@ -168,7 +168,7 @@ public final class SQLiteCorrespondentStore: CorrespondentStore {
         try? pool?.close()
     }
 
-    private func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await pool().write(updates)
         } catch let error as StoreError {
@@ -178,7 +178,7 @@ public final class SQLiteCorrespondentStore: CorrespondentStore {
         }
     }
 
-    private func read<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func read<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await pool().read(value)
         } catch let error as StoreError {

@@ -51,6 +51,12 @@ final class FlakyStore: CorrespondentStore {
     func report(for domain: String, sinceDay: Int) async throws -> CorrespondentReport { try await gate(); return try await inner.report(for: domain, sinceDay: sinceDay) }
     func forget(_ domain: String) async throws -> Int { try await gate(); return try await inner.forget(domain) }
     func prune(before day: Int) async throws -> Int { try await gate(); return try await inner.prune(before: day) }
+    func recordDecisions(_ decisions: [RecordedDecision], writeID: String?) async throws {
+        try await gate()
+        try await inner.recordDecisions(decisions, writeID: writeID)
+    }
+    func decisions(_ query: DecisionQuery) async throws -> [RecordedDecision] { try await gate(); return try await inner.decisions(query) }
+    func decisionSummary(sinceDay: Int) async throws -> DecisionSummary { try await gate(); return try await inner.decisionSummary(sinceDay: sinceDay) }
     func close() async { await inner.close() }
 }
 
@@ -185,6 +191,28 @@ struct HistoryServiceTests {
         // Stopping still returns, reporting what could not be written.
         #expect(await service.stop(flushTimeout: .seconds(1)) == 1)
         store.release()
+    }
+
+    @Test("queued decisions are written beside the deliveries, and an outage keeps them for later")
+    func decisions() async throws {
+        let fixture = try StoreFixture(.sqlite)
+        let recorder = Recorder()
+        let store = FlakyStore(try fixture.open())
+        let service = service(store, recorder: recorder)
+        service.record([delivery("partner.com")])
+        service.record(decisions: DecisionStoreTests.sample)
+        #expect(service.pendingCount == 5)
+        store.mode.withLock { $0 = .failing }
+        #expect(await service.flushNow() == false)
+        #expect(service.pendingCount == 5)
+        store.mode.withLock { $0 = .working }
+        #expect(await service.flushNow())
+        #expect(service.pendingCount == 0)
+        let reader = try fixture.open()
+        #expect(try await reader.decisions(DecisionQuery()).count == 4)
+        #expect(try await reader.facts(sinceDay: 0)["partner.com"]?.messages == 1)
+        await reader.close()
+        #expect(await service.stop(flushTimeout: .seconds(1)) == 0)
     }
 
     @Test("a clean stop writes what is queued")

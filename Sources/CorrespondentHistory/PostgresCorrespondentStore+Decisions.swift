@@ -1,0 +1,108 @@
+import PostgresNIO
+
+extension PostgresCorrespondentStore {
+    public func recordDecisions(_ decisions: [RecordedDecision], writeID: String?) async throws {
+        guard !decisions.isEmpty else { return }
+        try await translating { try await writeDecisions(decisions, writeID: writeID) }
+    }
+
+    private func writeDecisions(_ decisions: [RecordedDecision], writeID: String?) async throws {
+        let counters = DecisionSchema.counters(decisions)
+        let lastDay = decisions.map(\.day).max() ?? 0
+        let count = decisions.count
+        try await client.withTransaction(logger: logger) { connection in
+            if let writeID {
+                let inserted = try await connection.query(
+                    "INSERT INTO recorded_writes (id, day) VALUES (\(writeID), \(lastDay)) ON CONFLICT (id) DO NOTHING RETURNING 1",
+                    logger: logger)
+                var new = false
+                for try await _ in inserted.decode(Int.self) { new = true }
+                guard new else { return }
+            }
+            // The ids first, so the rules can name their decision whatever the batch size. A
+            // suspected domain travels as "" for none (arrays of optionals do not encode).
+            var ids: [Int64] = []
+            let numbers = try await connection.query(
+                "SELECT nextval(pg_get_serial_sequence('decisions', 'id')) FROM generate_series(1, \(count))", logger: logger)
+            for try await id in numbers.decode(Int64.self) { ids.append(id) }
+            let times = decisions.map { Int64($0.time) }, days = decisions.map(\.day), queueIDs = decisions.map(\.queueID)
+            let senders = decisions.map(\.sender), recipients = decisions.map(\.recipient), domains = decisions.map(\.recipientDomain)
+            let roles = decisions.map(\.role), levels = decisions.map(\.level), scores = decisions.map(\.score)
+            let actions = decisions.map(\.action), outcomes = decisions.map(\.outcome.rawValue)
+            let rules = decisions.map { DecisionSchema.rules($0.rules) }, suspected = decisions.map { $0.suspected ?? "" }
+            let explanations = decisions.map(\.explanation)
+            try await connection.query("""
+                INSERT INTO decisions (id, time, day, queue_id, sender, recipient, recipient_domain, role, level, score, action, outcome, rules, suspected, explanation)
+                SELECT i, t, d, q, s, r, rd, ro, l, sc, a, o, ru, NULLIF(su, ''), e
+                FROM UNNEST(\(ids)::bigint[], \(times)::bigint[], \(days)::integer[], \(queueIDs)::text[], \(senders)::text[],
+                    \(recipients)::text[], \(domains)::text[], \(roles)::text[], \(levels)::text[], \(scores)::float8[], \(actions)::text[],
+                    \(outcomes)::text[], \(rules)::text[], \(suspected)::text[], \(explanations)::text[])
+                    AS u(i, t, d, q, s, r, rd, ro, l, sc, a, o, ru, su, e)
+                """, logger: logger)
+            var ruleNames: [String] = [], ruleIDs: [Int64] = [], ruleDays: [Int] = []
+            for (decision, id) in zip(decisions, ids) {
+                for name in Set(decision.rules).sorted() {
+                    ruleNames.append(name)
+                    ruleIDs.append(id)
+                    ruleDays.append(decision.day)
+                }
+            }
+            if !ruleNames.isEmpty {
+                try await connection.query("""
+                    INSERT INTO decision_rules (rule, decision_id, day)
+                    SELECT * FROM UNNEST(\(ruleNames)::text[], \(ruleIDs)::bigint[], \(ruleDays)::integer[])
+                    """, logger: logger)
+            }
+            let kinds = counters.map(\.kind), keys = counters.map(\.key), counterDays = counters.map(\.day), totals = counters.map(\.recipients)
+            try await connection.query("""
+                INSERT INTO decision_days (kind, key, day, recipients)
+                SELECT * FROM UNNEST(\(kinds)::text[], \(keys)::text[], \(counterDays)::integer[], \(totals)::bigint[])
+                ON CONFLICT (kind, key, day) DO UPDATE SET recipients = decision_days.recipients + EXCLUDED.recipients
+                """, logger: logger)
+        }
+    }
+
+    public func decisions(_ query: DecisionQuery) async throws -> [RecordedDecision] {
+        try await translating {
+            let (clauses, values) = DecisionSchema.filter(query)
+            var bindings = PostgresBindings()
+            var condition = ""
+            for (index, clause) in clauses.enumerated() {
+                condition += (index == 0 ? "WHERE " : " AND ") + clause.replacingOccurrences(of: "?", with: "$\(index + 1)")
+                switch values[index] {
+                case .text(let text): bindings.append(text)
+                case .integer(let number): bindings.append(number)
+                }
+            }
+            bindings.append(query.limit)
+            let sql = "SELECT \(DecisionSchema.columns) FROM decisions \(condition) ORDER BY id DESC LIMIT $\(clauses.count + 1)"
+            let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+            var decisions: [RecordedDecision] = []
+            for try await row in rows {
+                let columns = row.makeRandomAccess()
+                decisions.append(RecordedDecision(
+                    id: try columns[0].decode(Int64.self), time: Int(try columns[1].decode(Int64.self)),
+                    queueID: try columns[2].decode(String.self), sender: try columns[3].decode(String.self),
+                    recipient: try columns[4].decode(String.self), recipientDomain: try columns[5].decode(String.self),
+                    role: try columns[6].decode(String.self), level: try columns[7].decode(String.self),
+                    score: try columns[8].decode(Double.self), action: try columns[9].decode(String.self),
+                    outcome: RecordedDecision.Outcome(rawValue: try columns[10].decode(String.self)) ?? .flagged,
+                    rules: DecisionSchema.rules(try columns[11].decode(String.self)),
+                    suspected: try columns[12].decode(String?.self), explanation: try columns[13].decode(String.self)))
+            }
+            return decisions
+        }
+    }
+
+    public func decisionSummary(sinceDay: Int) async throws -> DecisionSummary {
+        try await translating {
+            let rows = try await client.query(
+                "SELECT kind, key, day, recipients FROM decision_days WHERE day >= \(sinceDay)", logger: logger)
+            var summary = DecisionSummary()
+            for try await (kind, key, day, recipients) in rows.decode((String, String, Int, Int).self) {
+                summary.add(kind: kind, key: key, day: day, recipients: recipients)
+            }
+            return summary
+        }
+    }
+}

@@ -106,13 +106,15 @@ let package = Package(
         // and expiry); the clock comes from the caller, the key from its file (LinkKey).
         .target(name: "ReviewLinks", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // The review console: held mail with release and drop, for reviewers without a shell,
-        // and the confirmation pages of signed links. HTTP only; the queue is changed through
+        // the recorded decisions and their charts (read from the history store), and the
+        // confirmation pages of signed links. HTTP only; the queue is changed through
         // the `held` command (sudo), never directly.
         .target(
             name: "ReviewConsole",
             dependencies: [
                 "MisdirectMilterKit",
                 "ReviewLinks",
+                "CorrespondentHistory",
                 "Locking",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -185,6 +187,7 @@ let package = Package(
         .testTarget(
             name: "ReviewConsoleTests",
             dependencies: [
+                "CorrespondentHistory",
                 "ReviewConsole", "ReviewLinks", "MisdirectMilterKit",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),

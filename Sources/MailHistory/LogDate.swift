@@ -1,3 +1,5 @@
+import MisdirectionRisk
+
 /// The date a mail log line was written, from its time stamp: RFC 3339 as Postfix's own
 /// `maillog_file` writes it (`2026-11-25T19:58:53.339+00:00`), or syslog's `Nov 25 19:58:53`,
 /// which has no year.
@@ -39,5 +41,15 @@ public struct LogDate: Sendable, Hashable {
               let day = number(4, 2), (1...31).contains(day)
         else { return nil }
         self.init(year: nil, month: month + 1, day: day)
+    }
+}
+
+extension LogDate {
+    /// The day number (UTC days since 1970) of this date. A syslog date has no year: it takes
+    /// `year` when given, else the year of a file last written in `fileYear`-`fileMonth` (a
+    /// month after the file's is from the year before).
+    public func dayNumber(year: Int?, fileYear: Int, fileMonth: Int) -> Int {
+        let year = self.year ?? year ?? (month > fileMonth ? fileYear - 1 : fileYear)
+        return CorrespondentFacts.day(year: year, month: month, day: day)
     }
 }

@@ -1,3 +1,4 @@
+import CorrespondentHistory
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -37,12 +38,19 @@ package struct ReviewConsole: Sendable {
     package let audit: AuditLog
     package let pages = Pages()
     package let users: ConsoleUsers
+    /// The history store the milter records its decisions in; nil when there is no history.
+    package let decisions: (any CorrespondentStore)?
+    /// Days the report may cover (the history's retention).
+    package let retentionDays: Int
     /// The clock of link expiry, seconds since 1970 (a parameter so tests can move it).
     package let now: @Sendable () -> Int
 
     package init(settings: ConsoleConfiguration, queue: any HeldQueue, signer: LinkSigner?, ledger: LinkLedger?,
-                 audit: AuditLog, now: @escaping @Sendable () -> Int = { Int(Date().timeIntervalSince1970) }) {
+                 audit: AuditLog, decisions: (any CorrespondentStore)? = nil, retentionDays: Int = 400,
+                now: @escaping @Sendable () -> Int = { Int(Date().timeIntervalSince1970) }) {
         self.settings = settings
+        self.decisions = decisions
+        self.retentionDays = retentionDays
         self.queue = CachedHeldQueue(queue)
         self.signer = signer
         self.ledger = ledger
@@ -67,6 +75,8 @@ package struct ReviewConsole: Sendable {
         router.get("/held/:id") { request, context in try await heldMessage(request, context) }
         router.post("/held/:id/release") { request, context in try await act(.release, request, context) }
         router.post("/held/:id/drop") { request, context in try await act(.drop, request, context) }
+        router.get("/decisions") { request, context in try await decisionList(request, context) }
+        router.get("/report") { request, context in try await report(request, context) }
         router.get("/link") { request, context in try await linkPage(request, context) }
         router.post("/link") { request, context in try await useLink(request, context) }
         return router
@@ -122,7 +132,7 @@ package struct ReviewConsole: Sendable {
 
     /// The reviewer of a request: a live session, or the proxy's user header when the request
     /// comes from the configured proxy (then a session is made, for the CSRF token).
-    private func reviewer(_ request: Request, _ context: ConsoleContext) -> (session: Sessions.Session, cookie: String?)? {
+    func reviewer(_ request: Request, _ context: ConsoleContext) -> (session: Sessions.Session, cookie: String?)? {
         if let session = sessions.session(Self.cookies(request)[Sessions.cookieName]) {
             if let header = settings.proxyUserHeader.flatMap({ HTTPField.Name($0) }), context.peer == settings.proxyAddress,
                let proxied = request.headers[header], proxied != session.user {
@@ -329,7 +339,7 @@ package struct ReviewConsole: Sendable {
         ]
     }
 
-    private func html(_ status: HTTPResponse.Status, _ text: String) -> Response {
+    func html(_ status: HTTPResponse.Status, _ text: String) -> Response {
         Response(status: status, headers: Self.headers(type: "text/html; charset=utf-8"), body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 

@@ -36,7 +36,7 @@ package struct Pages: Sendable {
             <header>
             <a class="brand" href="/held">misdirect-milter <span>review console</span></a>
             {{#signedIn}}
-            <nav><a href="/held">Held mail</a></nav>
+            <nav><a href="/held">Held mail</a> <a href="/decisions">Decisions</a> <a href="/report">Report</a></nav>
             <form class="sign-out" method="post" action="/logout">
             <input type="hidden" name="csrf" value="{{csrf}}">
             <span class="user">{{user}}</span> <button id="sign-out" type="submit">Sign out</button>
@@ -117,6 +117,49 @@ package struct Pages: Sendable {
             <h2>Attachments</h2>
             <ul id="attachments">{{#attachments}}<li>{{name}} <span class="size">{{size}}</span></li>{{/attachments}}{{^attachments}}<li class="none">none</li>{{/attachments}}</ul>
             """,
+        "decisions": """
+            <h1>Decisions</h1>
+            <p class="lead">Every recipient misdirect-milter did not pass as clean: flagged, tagged, held, refused, delivered on \
+            the sender's word, and in log-only mode what enforce would have done. Newest first.</p>
+            <form id="search" class="filters" method="get" action="/decisions">
+            <label>Recipient domain <input name="domain" value="{{domain}}" placeholder="army.ml"></label>
+            <label>Sender <input name="sender" value="{{sender}}" placeholder="user@example.org"></label>
+            <label>Rule <input name="rule" value="{{rule}}" placeholder="tld-swap"></label>
+            <label>Level <select name="level"><option value="">any</option>{{#levels}}<option{{#selected}} selected{{/selected}}>{{name}}</option>{{/levels}}</select></label>
+            <label>Outcome <select name="outcome"><option value="">any</option>{{#outcomes}}<option{{#selected}} selected{{/selected}}>{{name}}</option>{{/outcomes}}</select></label>
+            <label>Day <input name="day" type="date" value="{{day}}"></label>
+            <button id="filter" type="submit">Search</button>
+            </form>
+            {{#error}}<p id="error" class="error">{{error}}</p>{{/error}}
+            {{#hasDecisions}}
+            <table id="decisions">
+            <thead><tr><th>When (UTC)</th><th>Sender</th><th>Recipient</th><th>Level</th><th>Outcome</th><th>Rules</th><th>Why</th></tr></thead>
+            <tbody>
+            {{/hasDecisions}}
+            {{#decisions}}
+            <tr class="decision level-{{level}}" data-id="{{id}}">
+            <td class="time">{{time}}<div class="size">{{queueID}}</div></td>
+            <td class="sender">{{sender}}</td>
+            <td class="recipient">{{recipient}}{{#isReplyTo}} <span class="size">({{role}})</span>{{/isReplyTo}}</td>
+            <td class="level"><span class="badge">{{level}}</span></td>
+            <td class="outcome">{{outcome}}<div class="size">policy: {{action}}</div></td>
+            <td class="rules">{{rules}}</td>
+            <td class="why">{{explanation}}{{#suspected}}<div class="size">looks like {{suspected}}</div>{{/suspected}}</td>
+            </tr>
+            {{/decisions}}
+            {{#hasDecisions}}
+            </tbody>
+            </table>
+            {{/hasDecisions}}
+            {{^hasDecisions}}{{^error}}<p id="empty">No decision matches.</p>{{/error}}{{/hasDecisions}}
+            {{#older}}<nav id="pages"><a rel="next" href="{{older}}">Older</a></nav>{{/older}}
+            """,
+        "report": """
+            <h1>Report: the last {{days}} days</h1>
+            <nav id="spans">{{#spans}}{{#current}}<strong>{{days}} days</strong>{{/current}}{{^current}}<a href="/report?days={{days}}">{{days}} days</a>{{/current}} {{/spans}}</nav>
+            {{#error}}<p id="error" class="error">{{error}}</p>{{/error}}
+            {{{report}}}
+            """,
         "result": """
             <h1>{{heading}}</h1>
             <p id="result" class="{{outcome}}">{{text}}</p>
@@ -171,5 +214,11 @@ package struct Pages: Sendable {
         form#login label { display: grid; gap: .2rem; } input { font: inherit; padding: .4rem; }
         .error { color: var(--high); font-weight: 600; } .done { color: #1b7a3a; font-weight: 600; }
         .size { color: var(--muted); font-size: .85rem; }
+        header nav a { margin-right: 1rem; }
+        .filters { display: flex; flex-wrap: wrap; gap: .6rem 1rem; align-items: end; background: #fff; border: 1px solid var(--line); padding: .8rem; margin-bottom: 1rem; }
+        .filters label { display: grid; gap: .2rem; font-size: .85rem; color: var(--muted); } select { font: inherit; padding: .35rem; }
+        .chart { display: block; background: #fff; border: 1px solid var(--line); margin: .5rem 0; }
+        .legend { list-style: none; display: flex; flex-wrap: wrap; gap: .4rem 1.2rem; padding: 0; margin: .3rem 0 1rem; font-size: .9rem; }
+        #spans { margin-bottom: 1rem; } #spans a, #spans strong { margin-right: .8rem; }
         """
 }

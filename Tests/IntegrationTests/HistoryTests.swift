@@ -128,6 +128,38 @@ struct HistoryTests {
         }
     }
 
+    @Test("every decision that is not clean is recorded off the SMTP path and listed by history decisions; clean ones are not")
+    func decisionsRecorded() throws {
+        for mode in ["enforce", "log-only"] {
+            try Self.withDriverMilter("decisions-\(mode)", configuration: "mode: \(mode)\nprotected: [mil, army.mil]", history: "decisions: true") { milter, socket in
+                let refused = try Self.sendThroughDriver(socket: socket, queueID: "4DEC1", recipient: "<ops@army.ml>")
+                if mode == "log-only" {
+                    #expect(refused.rcpt == .continue)
+                } else if case .text(let text)? = refused.rcpt {
+                    #expect(text.hasPrefix("550"), "\(text)")
+                } else {
+                    Issue.record("army.ml was not refused in enforce mode: \(String(describing: refused.rcpt))")
+                }
+                _ = try Self.sendThroughDriver(socket: socket, queueID: "4DEC2", recipient: "<desk@clean-partner.example>")
+                // The queue is written at the stop (flush_interval is an hour here).
+                milter.signal(SIGTERM)
+                #expect(Command.waitUntil(timeout: .seconds(30)) { !milter.isRunning })
+                #expect(milter.terminationStatus == 0, "\(milter.log)")
+                let listed = try Command.run(MilterProcess.binary, ["history", "decisions", "--config", milter.configPath])
+                let lines = listed.stdout.split(separator: "\n").map(String.init)
+                #expect(lines.count == 1, "\(listed.stdout)\(listed.stderr)")
+                let line = try #require(lines.first)
+                #expect(line.contains("  4DEC1  alice@example.org  ops@army.ml  high  "), "\(line)")
+                #expect(line.contains(mode == "log-only" ? "would-refuse (reject)" : "refused (reject)"), "\(line)")
+                #expect(line.contains("army.ml looks like"), "\(line)")
+                let filtered = try Command.run(MilterProcess.binary, ["history", "decisions", "--config", milter.configPath, "--domain", "clean-partner.example"])
+                #expect(filtered.stdout.isEmpty && filtered.stderr.contains("no recorded decision matches"), "\(filtered.stdout)")
+                let bad = try Command.run(MilterProcess.binary, ["history", "decisions", "--config", milter.configPath, "--day", "2026-02-30"])
+                #expect(bad.status == 64, "\(bad.stderr)")
+            }
+        }
+    }
+
     @Test("PostgreSQL: what one MTA delivers, the other learns: a first message to a look-alike of it is flagged there")
     func sharedHistory() throws {
         let env = try environment()

@@ -1,3 +1,4 @@
+import CorrespondentHistory
 import Foundation
 import HTTPTypes
 import HummingbirdBcrypt
@@ -82,7 +83,8 @@ struct Fixture {
         func advance(_ seconds: Int) { lock.withLock { value += seconds } }
     }
 
-    init(held: [String] = ["4BC2D1F0A3", "5CD3E2A1B4", "6DE4F3B2C5"], configure: (inout ConsoleConfiguration) -> Void = { _ in }) throws {
+    init(held: [String] = ["4BC2D1F0A3", "5CD3E2A1B4", "6DE4F3B2C5"], decisions: (any CorrespondentStore)? = nil,
+         configure: (inout ConsoleConfiguration) -> Void = { _ in }) throws {
         directory = NSTemporaryDirectory() + "console-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try "\(Self.user):\(Bcrypt.hash(Self.password, cost: 4))\n".write(toFile: directory + "/users", atomically: true, encoding: .utf8)
@@ -97,7 +99,7 @@ struct Fixture {
         let logger = Logger(label: "console-test")
         console = ReviewConsole(settings: settings, queue: queue, signer: LinkSigner(key: Self.key),
                                 ledger: try LinkLedger(path: settings.usedLinksFile, now: clock.now),
-                                audit: AuditLog(path: settings.auditLog, logger: logger), now: { clock.now })
+                                audit: AuditLog(path: settings.auditLog, logger: logger), decisions: decisions, now: { clock.now })
     }
 
     var application: some ApplicationProtocol { Application(router: console.router()) }

@@ -60,7 +60,7 @@ package extension ConfigurationKey {
     /// `history`: the correspondent history.
     static let history = ConfigurationKey("history", keys: [
         .init("backend", values: ["sqlite", "postgresql"]), .init("state_directory"), postgresql,
-        .init("record", values: HistoryConfiguration.Scope.allCases.map(\.rawValue)), .init("addresses"), .init("address_key_file"),
+        .init("record", values: HistoryConfiguration.Scope.allCases.map(\.rawValue)), .init("addresses"), .init("decisions"), .init("address_key_file"),
         established, .init("typo_ratio"), .init("retention_days"), .init("refresh_interval"), .init("flush_interval"), .init("timeout"),
     ])
 

@@ -35,6 +35,8 @@ package extension NodeReader {
                 history.scope = scope
             case "addresses":
                 history.addresses = try bool(value, key: path)
+            case "decisions":
+                history.decisions = try bool(value, key: path)
             case "address_key_file":
                 history.addressKeyFile = try absolutePath(value, key: path, example: "/var/lib/misdirect-milter/address-key")
             case "established":

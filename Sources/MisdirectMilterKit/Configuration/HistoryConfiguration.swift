@@ -34,6 +34,10 @@ package struct HistoryConfiguration: Sendable, Equatable {
     /// `history.addresses`: also record each recipient address, as an HMAC-SHA256 under a
     /// per-install key (``addressKeyFile``). Off by default: domains are enough for the rules.
     package var addresses = false
+    /// `history.decisions`: record every decision that was not clean (flagged, refused, held,
+    /// overridden, log-only "would") for the review console's decisions page and charts. On by
+    /// default; kept `retention_days` like the history.
+    package var decisions = true
     /// `history.address_key_file`: the secret key of the address hashes; created (0600) when
     /// missing. MTAs sharing a PostgreSQL history should share this file.
     package var addressKeyFile: String?

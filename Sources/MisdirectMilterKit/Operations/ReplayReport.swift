@@ -1,3 +1,4 @@
+import CorrespondentHistory
 import Foundation
 import MailHistory
 import MisdirectionRisk
@@ -47,6 +48,9 @@ package struct ReplayReport {
     package var rules: [String: Int] = [:]
     package var domains: [String: DomainEntry] = [:]
     package var domainsDropped = 0
+    /// The flagged recipients counted per day by level, rule, outcome and domain, as the milter
+    /// records them: the charts of `replay --html`.
+    package var summary = DecisionSummary()
 
     package init(configurationPath: String, mode: Mode) {
         self.configurationPath = configurationPath
@@ -54,12 +58,17 @@ package struct ReplayReport {
     }
 
     /// Counts one message and the decision for each of its recipients.
-    package mutating func add(_ message: ReplayedMessage, engine: Engine) {
+    /// - Parameter day: the day of recipients the message has no stamp (day number) for.
+    package mutating func add(_ message: ReplayedMessage, engine: Engine, day: Int = 0) {
         messages += 1
         var strongest = Action.accept
-        for recipient in message.recipients {
+        for (index, recipient) in message.recipients.enumerated() {
             let verdict = engine.classifier.classify(path: EmailAddress.parsePath(recipient.utf8), input: recipient)
             let decision = engine.policy.decide(verdict)
+            let stamp = index < message.stamps.count ? message.stamps[index] : day
+            if let recorded = RecordedDecision(decision, time: stamp * 86400, queueID: message.id, sender: message.sender ?? "") {
+                summary.add(recorded)
+            }
             recipients += 1
             actions[decision.action, default: 0] += 1
             levels[verdict.level, default: 0] += 1

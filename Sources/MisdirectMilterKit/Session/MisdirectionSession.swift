@@ -88,6 +88,7 @@ final package class MisdirectionSession: MilterSession {
             return .continue
         }
         log(decision, queueID: context.macro("i"))
+        recordDecisions([decision], queueID: context.macro("i"))
         return .reply(Self.reply(for: decision))
     }
 
@@ -113,9 +114,12 @@ final package class MisdirectionSession: MilterSession {
     package func endOfMessage(context: any MilterContext) -> MilterResponse {
         let queueID = context.macro("i")
         let (raised, replyTo) = reassessWithHeaders()
-        let refusing = applySenderOverride(raised: raised, queueID: queueID) + replyTo.filter(\.effectiveAction.refuses)
-        if !refusing.isEmpty {
-            return refuseMessage(refusing, queueID: queueID)
+        let refusedRecipients = applySenderOverride(raised: raised, queueID: queueID)
+        let refusedReplyTo = replyTo.filter(\.effectiveAction.refuses)
+        if !refusedRecipients.isEmpty || !refusedReplyTo.isEmpty {
+            recordDecisions(refusedRecipients, queueID: queueID)
+            recordDecisions(refusedReplyTo, queueID: queueID, role: "reply-to")
+            return refuseMessage(refusedRecipients + refusedReplyTo, queueID: queueID)
         }
         let action = message.action
         let headerValue = RiskHeader.value(for: message.decisions, replyTo: replyTo, mode: engine.policy.mode)
@@ -150,6 +154,8 @@ final package class MisdirectionSession: MilterSession {
         if message.forgedHeaders > 0 { MilterMetrics.recordForgedHeaders(message.forgedHeaders) }
         logEndOfMessage(queueID: queueID, action: action)
         for decision in replyTo { log(decision, queueID: queueID, role: "reply-to") }
+        recordDecisions(message.decisions.filter { !$0.effectiveAction.refuses }, queueID: queueID)
+        recordDecisions(replyTo, queueID: queueID, role: "reply-to")
         if action == .quarantine, let notifier, let review = engine.configuration.review {
             notifier.submit(ReviewNotice(
                 queueID: queueID ?? "unknown", sender: message.sender, reason: holdReason, review: review,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CorrespondentHistory
 import Foundation
 import Hummingbird
 import Logging
@@ -69,8 +70,23 @@ struct Console: ParsableCommand {
                 logger.warning("no users file: nobody can sign in; add one with: misdirect-milter console passwd NAME",
                                metadata: ["file": "\(settings.usersFile)"])
             }
+            // The decisions the milter records in its history store, for the decisions page and
+            // the report; the schema is brought up to date here too, so a console started before
+            // the upgraded milter still finds the tables.
+            let store = configuration.history.map { history in
+                history.openStore(logger: Logger(label: "misdirect-milter-console") { _ in MinimumLevelHandler(.warning, forwardingTo: logger) })
+            }
+            if let store, let history = configuration.history {
+                do {
+                    try await withDeadline(.seconds(10)) { try await store.prepare() }
+                } catch {
+                    logger.error("history store unavailable: the decisions page will say so until it is back",
+                                 metadata: ["history": "\(history.location)", "error": "\(error)"])
+                }
+            }
             let console = ReviewConsole(settings: settings, queue: HeldCommand(command: settings.heldCommand),
-                                        signer: signer, ledger: ledger, audit: audit)
+                                        signer: signer, ledger: ledger, audit: audit, decisions: store,
+                                        retentionDays: configuration.history?.service.retentionDays ?? 400)
             let address: BindAddress
             switch settings.listen {
             case let .tcp(host, port): address = .hostname(host, port: Int(port))

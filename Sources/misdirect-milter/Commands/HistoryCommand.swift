@@ -17,7 +17,7 @@ struct HistoryCommand: ParsableCommand {
             suspicious on first contact (first-contact), and a look-alike that is one itself is \
             lowered (established).
             """,
-        subcommands: [HistoryImport.self, HistoryShow.self, HistoryForget.self]
+        subcommands: [HistoryImport.self, HistoryShow.self, HistoryForget.self, HistoryDecisions.self]
     )
 
     /// The history section, or exit 78 when the configuration has none.
@@ -74,7 +74,7 @@ struct HistoryImport: AsyncParsableCommand {
         // years before the milter, holds the look-alikes it is there to stop.
         var skipped: [String: Int] = [:]
         for path in paths {
-            let (fileYear, fileMonth) = Self.modificationDate(path)
+            let (fileYear, fileMonth, _) = Self.modificationDate(path)
             do {
                 var source: any ByteSource = try FileSource.openContent(path).content
                 var parser = PostfixLogParser(deliveredOnly: true)
@@ -101,10 +101,7 @@ struct HistoryImport: AsyncParsableCommand {
                 }
                 try LineReader.forEachLine(in: &source) { line in
                     var day = Self.undated
-                    if let date = LogDate(line: line) {
-                        let year = date.year ?? self.year ?? (date.month > fileMonth ? fileYear - 1 : fileYear)
-                        day = CorrespondentFacts.day(year: year, month: date.month, day: date.day)
-                    }
+                    if let date = LogDate(line: line) { day = date.dayNumber(year: year, fileYear: fileYear, fileMonth: fileMonth) }
                     parser.consume(line, stamp: day, emit: add)
                     return true
                 }
@@ -142,13 +139,14 @@ struct HistoryImport: AsyncParsableCommand {
         let day: Int
     }
 
-    /// The year and month the file was last written, for syslog time stamps.
-    static func modificationDate(_ path: String) -> (year: Int, month: Int) {
+    /// The year, month and day number the file was last written (now for a pipe), for syslog
+    /// time stamps and for lines without any.
+    static func modificationDate(_ path: String) -> (year: Int, month: Int, day: Int) {
         var info = stat()
         let seconds = stat(path, &info) == 0 ? Int(info.st_mtim.tv_sec) : Int(Date().timeIntervalSince1970)
-        let date = CorrespondentFacts.date(ofDay: CorrespondentFacts.day(ofUnixTime: seconds))
-        let parts = date.split(separator: "-").compactMap { Int($0) }
-        return (parts[0], parts[1])
+        let day = CorrespondentFacts.day(ofUnixTime: seconds)
+        let parts = CorrespondentFacts.date(ofDay: day).split(separator: "-").compactMap { Int($0) }
+        return (parts[0], parts[1], day)
     }
 }
 

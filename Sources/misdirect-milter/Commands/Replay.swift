@@ -3,6 +3,7 @@ import Foundation
 import MisdirectMilterKit
 import MailHistory
 import MisdirectionRisk
+import ReviewConsole
 
 /// `misdirect-milter replay`: runs the current policy over past traffic without touching mail.
 struct Replay: ParsableCommand {
@@ -33,6 +34,14 @@ struct Replay: ParsableCommand {
     @Option(help: "How many suspicious domains to list.")
     var top = 20
 
+    @Option(help: ArgumentHelp(
+        "Also write the report with its charts (per day by level and rule, top look-alike domains, what enforce would have refused) as one self-contained HTML file.",
+        valueName: "file"))
+    var html: String?
+
+    @Option(help: "The year of syslog time stamps (Nov 25 19:58:53), instead of the file's.")
+    var year: Int?
+
     @Argument(help: ArgumentHelp("Log files, message files, mbox files, Maildir folders or folders of .eml files; - for standard input.", valueName: "path"))
     var paths: [String]
 
@@ -60,12 +69,32 @@ struct Replay: ParsableCommand {
         progress.finish()
         if report.sources.allSatisfy({ $0.format == "unreadable" }) { throw ExitCode(66) }  // EX_NOINPUT
         print(json ? report.json(top: top) : report.text(top: top), terminator: json ? "\n" : "")
+        if let html { try write(report, html: html) }
         guard report.messages > 0 else {
             printError("""
                 misdirect-milter: replay found no messages in \(paths.joined(separator: " ")): expected Postfix mail \
                 logs (to=<…> lines), messages, mbox files or Maildir folders
                 """)
             throw ExitCode(65)  // EX_DATAERR
+        }
+    }
+
+    /// The report and its charts as one HTML file (`--html`), written whole or not at all.
+    private func write(_ report: ReplayReport, html path: String) throws {
+        let today = CorrespondentFacts.day(ofUnixTime: Int(Date().timeIntervalSince1970))
+        // At most two years of bars: a stray old stamp would squeeze the rest to nothing.
+        let seen = report.summary.days ?? today...today
+        let days = max(seen.lowerBound, seen.upperBound - 730)...seen.upperBound
+        let lead = "The policy of \(options.path) (mode \(report.mode)) over \(ReplayReport.number(report.messages)) messages to "
+            + "\(ReplayReport.number(report.recipients)) recipients read from \(report.sources.map(\.path).joined(separator: ", ")): "
+            + "\(ReplayReport.number(report.summary.totals("outcome").reduce(0) { $0 + $1.recipients })) recipients flagged, "
+            + "\(CorrespondentFacts.date(ofDay: days.lowerBound)) to \(CorrespondentFacts.date(ofDay: days.upperBound))."
+        let document = DecisionReport(summary: report.summary, days: days).document(title: "misdirect-milter replay", lead: lead)
+        do {
+            try Data(document.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            printError("misdirect-milter: cannot write \(path): \(error.localizedDescription)")
+            throw ExitCode(73)  // EX_CANTCREAT
         }
     }
 
@@ -78,6 +107,9 @@ struct Replay: ParsableCommand {
         let bytes = Self.fileSize(path)
         var entry = ReplayReport.Source(path: path, format: kind.rawValue + (compressed ? ", gzip" : ""), bytes: bytes)
         let messagesBefore = report.messages
+        // Charts count a log line on its own day; a message without one on the file's.
+        let fileDate = HistoryImport.modificationDate(path)
+        let fileDay = fileDate.day
         var source: any ByteSource = content
         var lines = 0
         var collected = report
@@ -87,21 +119,22 @@ struct Replay: ParsableCommand {
             case .postfixLog, .auto:
                 var parser = PostfixLogParser()
                 try LineReader.forEachLine(in: &source) { line in
-                    parser.consume(line) { collected.add($0, engine: engine) }
+                    let stamp = LogDate(line: line)?.dayNumber(year: year, fileYear: fileDate.year, fileMonth: fileDate.month)
+                    parser.consume(line, stamp: stamp ?? fileDay) { collected.add($0, engine: engine, day: fileDay) }
                     lines += 1
                     if lines & 0x3FFF == 0 { progress.update(doneBytes: content.fileBytesRead, messages: collected.messages) }
                     return true
                 }
-                parser.finish { collected.add($0, engine: engine) }
+                parser.finish { collected.add($0, engine: engine, day: fileDay) }
             case .message, .mbox:
                 var parser = StoredMessageParser(framing: kind == .mbox ? .mbox : .single, name: path)
                 try LineReader.forEachLine(in: &source) { line in
-                    parser.consume(line) { collected.add($0, engine: engine) }
+                    parser.consume(line) { collected.add($0, engine: engine, day: fileDay) }
                     lines += 1
                     if lines & 0x3FFF == 0 { progress.update(doneBytes: content.fileBytesRead, messages: collected.messages) }
                     return parser.wantsMoreLines
                 }
-                parser.finish { collected.add($0, engine: engine) }
+                parser.finish { collected.add($0, engine: engine, day: fileDay) }
             }
         } catch {
             entry.error = "\(error)"

@@ -1,0 +1,122 @@
+import CorrespondentHistory
+import Foundation
+import HTTPTypes
+import Hummingbird
+import MisdirectionRisk
+
+/// The recorded decisions: a search page and the charts.
+extension ReviewConsole {
+    /// Rows on one page of decisions.
+    static let decisionPageSize = 100
+
+    /// The filters of `/decisions`, read from the query; a value that cannot be one is an error.
+    struct DecisionFilters {
+        var query = DecisionQuery(limit: ReviewConsole.decisionPageSize + 1)
+        var values: [String: String] = [:]
+        var errors: [String] = []
+
+        init(_ parameters: Hummingbird.Parameters) {
+            func text(_ name: String) -> String? {
+                guard let value = parameters.get(name)?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+                values[name] = value
+                return value
+            }
+            query.domain = text("domain")?.lowercased()
+            query.sender = text("sender")?.lowercased()
+            query.rule = text("rule")
+            if let level = text("level") {
+                if RiskLevel.allCases.map(\.description).contains(level) { query.level = level } else { errors.append("level \(level) is not a level") }
+            }
+            if let outcome = text("outcome") {
+                if let known = RecordedDecision.Outcome(rawValue: outcome) { query.outcome = known } else { errors.append("outcome \(outcome) is not an outcome") }
+            }
+            if let day = text("day") {
+                if let number = Charts.day(day) { query.day = number } else { errors.append("day \(day) is not a date (YYYY-MM-DD)") }
+            }
+            if let before = text("before") {
+                if let id = Int64(before), id > 0 { query.before = id } else { errors.append("before \(before) is not a decision number") }
+            }
+        }
+
+        /// The query string of these filters with another `before`.
+        func link(before: Int64) -> String {
+            var items = values.filter { $0.key != "before" }.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.encode($0.value))" }
+            items.append("before=\(before)")
+            return "/decisions?" + items.joined(separator: "&")
+        }
+
+        static func encode(_ text: String) -> String {
+            text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~@"))) ?? ""
+        }
+    }
+
+    func decisionList(_ request: Request, _ context: ConsoleContext) async throws -> Response {
+        guard let (session, newCookie) = reviewer(request, context) else { return Self.redirect("/login") }
+        let filters = DecisionFilters(request.uri.queryParameters)
+        var values: [String: Any] = filters.values
+        values["levels"] = RiskLevel.allCases.map { ["name": "\($0)", "selected": filters.values["level"] == "\($0)"] }
+        values["outcomes"] = RecordedDecision.Outcome.allCases.map { ["name": $0.rawValue, "selected": filters.values["outcome"] == $0.rawValue] }
+        var status = HTTPResponse.Status.ok
+        if let store = decisions, filters.errors.isEmpty {
+            do {
+                let found = try await store.decisions(filters.query)
+                let shown = found.prefix(Self.decisionPageSize)
+                values["decisions"] = shown.map(Self.values)
+                values["hasDecisions"] = !shown.isEmpty
+                if found.count > Self.decisionPageSize, let last = shown.last?.id { values["older"] = filters.link(before: last) }
+            } catch {
+                context.logger.error("cannot read the decisions", metadata: ["error": "\(error)"])
+                status = .serviceUnavailable
+                values["error"] = "The decisions cannot be read: \(error)"
+            }
+        } else if decisions == nil {
+            values["error"] = "No decision is recorded: the milter records them in its history store (the history section of the configuration)."
+        } else {
+            status = .badRequest
+            values["error"] = filters.errors.joined(separator: "; ")
+        }
+        var response = html(status, pages.render("decisions", title: "Decisions", user: session.user, csrf: session.csrf, values))
+        if let newCookie { response.headers.append(HTTPField(name: .setCookie, value: newCookie)) }
+        return response
+    }
+
+    func report(_ request: Request, _ context: ConsoleContext) async throws -> Response {
+        guard let (session, newCookie) = reviewer(request, context) else { return Self.redirect("/login") }
+        let span = min(max(request.uri.queryParameters.get("days").flatMap { Int($0) } ?? 30, 1), retentionDays)
+        let today = CorrespondentFacts.day(ofUnixTime: now())
+        var values: [String: Any] = ["days": span, "spans": [7, 30, 90, 365].filter { $0 <= retentionDays }.map { ["days": $0, "current": $0 == span] }]
+        var status = HTTPResponse.Status.ok
+        if let store = decisions {
+            do {
+                let summary = try await store.decisionSummary(sinceDay: today - span + 1)
+                values["report"] = DecisionReport(summary: summary, days: (today - span + 1)...today).html
+            } catch {
+                context.logger.error("cannot read the decision counts", metadata: ["error": "\(error)"])
+                status = .serviceUnavailable
+                values["error"] = "The decision counts cannot be read: \(error)"
+            }
+        } else {
+            values["error"] = "No decision is recorded: the milter records them in its history store (the history section of the configuration)."
+        }
+        var response = html(status, pages.render("report", title: "Report", user: session.user, csrf: session.csrf, values))
+        if let newCookie { response.headers.append(HTTPField(name: .setCookie, value: newCookie)) }
+        return response
+    }
+
+    static func values(_ decision: RecordedDecision) -> [String: Any] {
+        [
+            "id": decision.id.map { String($0) } ?? "", "time": Self.timestamp(decision.time), "queueID": decision.queueID,
+            "sender": decision.sender.isEmpty ? "<>" : decision.sender, "recipient": decision.recipient, "role": decision.role,
+            "isReplyTo": decision.role != "recipient", "level": decision.level, "outcome": decision.outcome.rawValue,
+            "action": decision.action, "rules": decision.rules.joined(separator: ", "), "suspected": decision.suspected ?? "",
+            "explanation": decision.explanation,
+        ]
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS` UTC.
+    package static func timestamp(_ seconds: Int) -> String {
+        let day = CorrespondentFacts.day(ofUnixTime: seconds)
+        let rest = seconds - day * 86400
+        return CorrespondentFacts.date(ofDay: day) + String(format: " %02d:%02d:%02d", rest / 3600, rest / 60 % 60, rest % 60)
+    }
+}

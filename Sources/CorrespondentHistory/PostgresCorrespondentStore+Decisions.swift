@@ -11,14 +11,7 @@ extension PostgresCorrespondentStore {
         let lastDay = decisions.map(\.day).max() ?? 0
         let count = decisions.count
         try await client.withTransaction(logger: logger) { connection in
-            if let writeID {
-                let inserted = try await connection.query(
-                    "INSERT INTO recorded_writes (id, day) VALUES (\(writeID), \(lastDay)) ON CONFLICT (id) DO NOTHING RETURNING 1",
-                    logger: logger)
-                var new = false
-                for try await _ in inserted.decode(Int.self) { new = true }
-                guard new else { return }
-            }
+            guard try await claim(writeID, day: lastDay, on: connection) else { return }
             // The ids first, so the rules can name their decision whatever the batch size. A
             // suspected domain travels as "" for none (arrays of optionals do not encode).
             var ids: [Int64] = []
@@ -64,18 +57,20 @@ extension PostgresCorrespondentStore {
 
     public func decisions(_ query: DecisionQuery) async throws -> [RecordedDecision] {
         try await translating {
-            let (clauses, values) = DecisionSchema.filter(query)
+            let (select, values) = DecisionSchema.select(query)
             var bindings = PostgresBindings()
-            var condition = ""
-            for (index, clause) in clauses.enumerated() {
-                condition += (index == 0 ? "WHERE " : " AND ") + clause.replacingOccurrences(of: "?", with: "$\(index + 1)")
-                switch values[index] {
+            for value in values {
+                switch value {
                 case .text(let text): bindings.append(text)
                 case .integer(let number): bindings.append(number)
                 }
             }
             bindings.append(query.limit)
-            let sql = "SELECT \(DecisionSchema.columns) FROM decisions \(condition) ORDER BY id DESC LIMIT $\(clauses.count + 1)"
+            // $1, $2, … for the ? placeholders, in order (no ? occurs in the SQL otherwise).
+            var sql = "", number = 0
+            for character in select {
+                if character == "?" { number += 1; sql += "$\(number)" } else { sql.append(character) }
+            }
             let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
             var decisions: [RecordedDecision] = []
             for try await row in rows {
@@ -97,11 +92,17 @@ extension PostgresCorrespondentStore {
     public func decisionSummary(sinceDay: Int) async throws -> DecisionSummary {
         try await translating {
             let rows = try await client.query(
-                "SELECT kind, key, day, recipients FROM decision_days WHERE day >= \(sinceDay)", logger: logger)
+                PostgresQuery(unsafeSQL: "SELECT kind, key, day, recipients FROM decision_days WHERE kind IN \(DecisionSummary.dailyKinds) AND day >= $1",
+                              binds: { var binds = PostgresBindings(); binds.append(sinceDay); return binds }()), logger: logger)
             var summary = DecisionSummary()
             for try await (kind, key, day, recipients) in rows.decode((String, String, Int, Int).self) {
                 summary.add(kind: kind, key: key, day: day, recipients: recipients)
             }
+            let domains = try await client.query("""
+                SELECT key, CAST(SUM(recipients) AS BIGINT) AS total FROM decision_days WHERE kind = 'domain' AND day >= \(sinceDay)
+                GROUP BY key ORDER BY total DESC, key LIMIT \(DecisionSummary.topDomains)
+                """, logger: logger)
+            for try await (key, total) in domains.decode((String, Int).self) { summary.spanTotals["domain", default: [:]][key] = total }
             return summary
         }
     }

@@ -145,15 +145,7 @@ public final class PostgresCorrespondentStore: CorrespondentStore {
         let addresses = batch.sortedAddresses
         let lastDay = batch.lastDay
         try await client.withTransaction(logger: logger) { connection in
-            if let writeID {
-                let inserted = try await connection.query(
-                    "INSERT INTO recorded_writes (id, day) VALUES (\(writeID), \(lastDay)) ON CONFLICT (id) DO NOTHING RETURNING 1",
-                    logger: logger)
-                var new = false
-                for try await _ in inserted.decode(Int.self) { new = true }
-                // Added before (the first try committed, then timed out): nothing more to do.
-                guard new else { return }
-            }
+            guard try await claim(writeID, day: lastDay, on: connection) else { return }
             let senders = domains.map(\.key.sender), recipients = domains.map(\.key.recipient)
             let days = domains.map(\.key.day), counts = domains.map(\.messages)
             try await connection.query("""
@@ -172,6 +164,17 @@ public final class PostgresCorrespondentStore: CorrespondentStore {
                 DO UPDATE SET messages = recipient_addresses.messages + EXCLUDED.messages
                 """, logger: logger)
         }
+    }
+
+    /// Records that the write `id` is being added; false when it was added before (the first
+    /// try committed, then timed out), and so must add nothing. A nil id is never retried.
+    func claim(_ id: String?, day: Int, on connection: PostgresConnection) async throws -> Bool {
+        guard let id else { return true }
+        let inserted = try await connection.query(
+            "INSERT INTO recorded_writes (id, day) VALUES (\(id), \(day)) ON CONFLICT (id) DO NOTHING RETURNING 1", logger: logger)
+        var new = false
+        for try await _ in inserted.decode(Int.self) { new = true }
+        return new
     }
 
     public func facts(sinceDay: Int) async throws -> [String: CorrespondentFacts] {
@@ -244,6 +247,18 @@ public final class PostgresCorrespondentStore: CorrespondentStore {
                 SELECT COUNT(*) FROM gone
                 """, logger: logger)
             for try await count in addresses.decode(Int.self) { deleted += count }
+            // The decisions about it too: they hold its addresses in clear.
+            try await connection.query("""
+                DELETE FROM decision_rules WHERE decision_id IN
+                    (SELECT id FROM decisions WHERE recipient_domain = \(domain) OR recipient_domain LIKE \(pattern) ESCAPE '\\')
+                """, logger: logger)
+            let decisions = try await connection.query("""
+                WITH gone AS (DELETE FROM decisions WHERE recipient_domain = \(domain) OR recipient_domain LIKE \(pattern) ESCAPE '\\' RETURNING 1)
+                SELECT COUNT(*) FROM gone
+                """, logger: logger)
+            for try await count in decisions.decode(Int.self) { deleted += count }
+            try await connection.query(
+                "DELETE FROM decision_days WHERE kind = 'domain' AND (key = \(domain) OR key LIKE \(pattern) ESCAPE '\\')", logger: logger)
             return deleted
         }
     }

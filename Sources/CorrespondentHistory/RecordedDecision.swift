@@ -117,6 +117,15 @@ public struct DecisionQuery: Sendable, Hashable {
 public struct DecisionSummary: Sendable, Hashable {
     /// kind (`level`, `rule`, `outcome`, `domain`) → key → day → recipients.
     public var counts: [String: [String: [Int: Int]]] = [:]
+    /// Kinds known only as totals over the span: kind → key → recipients. The store reads the
+    /// domains so (the most frequent ``topDomains``): per day they would be most of the rows,
+    /// and no chart draws them per day.
+    public var spanTotals: [String: [String: Int]] = [:]
+
+    /// How many domains a summary read from a store holds.
+    public static let topDomains = 100
+    /// The kinds a summary read from a store holds per day (the domains only as totals).
+    static let dailyKinds = "('level', 'outcome', 'rule')"
 
     public init() {}
 
@@ -134,7 +143,13 @@ public struct DecisionSummary: Sendable, Hashable {
 
     /// Per key of `kind`, the total over every day, most first (then by name).
     public func totals(_ kind: String) -> [(key: String, recipients: Int)] {
-        series(kind).map { ($0.key, $0.value.values.reduce(0, +)) }.sorted { a, b in
+        var totals: [(key: String, recipients: Int)] = []
+        if let known = spanTotals[kind] {
+            for (key, recipients) in known { totals.append((key, recipients)) }
+        } else {
+            for (key, days) in series(kind) { totals.append((key, days.values.reduce(0, +))) }
+        }
+        return totals.sorted { a, b in
             a.recipients != b.recipients ? a.recipients > b.recipients : a.key < b.key
         }
     }
@@ -195,6 +210,8 @@ enum DecisionSchema {
                 PRIMARY KEY (kind, key, day))
             """,
             "CREATE INDEX IF NOT EXISTS decision_days_day ON decision_days (day)",
+            // A summary reads each kind over a span of days.
+            "CREATE INDEX IF NOT EXISTS decision_days_kind ON decision_days (kind, day)",
         ]
     }
 
@@ -203,17 +220,23 @@ enum DecisionSchema {
 
     static func rules(_ column: String) -> [String] { column.split(separator: ",").map(String.init) }
 
-    /// The WHERE clause of a query, with `?`-style placeholders in order, and the values.
-    static func filter(_ query: DecisionQuery) -> (clauses: [String], values: [DecisionValue]) {
+    /// The query's SQL with `?` placeholders, the limit last, and the values before it. With a
+    /// rule, the rule's index leads (newest first), so a frequent rule stops after a page and a
+    /// rare one reads only its own rows.
+    static func select(_ query: DecisionQuery) -> (sql: String, values: [DecisionValue]) {
         var clauses: [String] = [], values: [DecisionValue] = []
-        if let domain = query.domain { clauses.append("recipient_domain = ?"); values.append(.text(domain)) }
-        if let sender = query.sender { clauses.append("sender = ?"); values.append(.text(sender)) }
-        if let level = query.level { clauses.append("level = ?"); values.append(.text(level)) }
-        if let outcome = query.outcome { clauses.append("outcome = ?"); values.append(.text(outcome.rawValue)) }
-        if let day = query.day { clauses.append("day = ?"); values.append(.integer(Int64(day))) }
-        if let rule = query.rule { clauses.append("id IN (SELECT decision_id FROM decision_rules WHERE rule = ?)"); values.append(.text(rule)) }
-        if let before = query.before { clauses.append("id < ?"); values.append(.integer(before)) }
-        return (clauses, values)
+        if let rule = query.rule { clauses.append("r.rule = ?"); values.append(.text(rule)) }
+        if let domain = query.domain { clauses.append("d.recipient_domain = ?"); values.append(.text(domain)) }
+        if let sender = query.sender { clauses.append("d.sender = ?"); values.append(.text(sender)) }
+        if let level = query.level { clauses.append("d.level = ?"); values.append(.text(level)) }
+        if let outcome = query.outcome { clauses.append("d.outcome = ?"); values.append(.text(outcome.rawValue)) }
+        if let day = query.day { clauses.append("d.day = ?"); values.append(.integer(Int64(day))) }
+        let key = query.rule == nil ? "d.id" : "r.decision_id"
+        if let before = query.before { clauses.append("\(key) < ?"); values.append(.integer(before)) }
+        let source = query.rule == nil ? "decisions d" : "decision_rules r JOIN decisions d ON d.id = r.decision_id"
+        let condition = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
+        let columns = Self.columns.split(separator: ",").map { "d." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
+        return ("SELECT \(columns) FROM \(source)\(condition) ORDER BY \(key) DESC LIMIT ?", values)
     }
 
     /// The counter rows a batch adds to, summed, in key order (writers lock rows in one order).

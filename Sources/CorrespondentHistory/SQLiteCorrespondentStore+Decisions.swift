@@ -6,12 +6,7 @@ extension SQLiteCorrespondentStore {
         let counters = DecisionSchema.counters(decisions)
         let lastDay = decisions.map(\.day).max() ?? 0
         try await write { db in
-            if let writeID {
-                try db.execute(
-                    sql: "INSERT INTO recorded_writes (id, day) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
-                    arguments: [writeID, lastDay])
-                guard db.changesCount == 1 else { return }
-            }
+            guard try Self.claim(writeID, day: lastDay, in: db) else { return }
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO decisions (time, day, queue_id, sender, recipient, recipient_domain, role, level, score, action, outcome, rules, suspected, explanation)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -35,16 +30,15 @@ extension SQLiteCorrespondentStore {
     }
 
     public func decisions(_ query: DecisionQuery) async throws -> [RecordedDecision] {
-        let (clauses, values) = DecisionSchema.filter(query)
+        let (sql, values) = DecisionSchema.select(query)
         let arguments = StatementArguments(values.map { value -> (any DatabaseValueConvertible) in
             switch value {
             case .text(let text): text
             case .integer(let number): number
             }
         }) + [query.limit]
-        let condition = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         return try await read { db in
-            try Row.fetchAll(db, sql: "SELECT \(DecisionSchema.columns) FROM decisions \(condition) ORDER BY id DESC LIMIT ?", arguments: arguments).map { row in
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
                 RecordedDecision(
                     id: row[0], time: row[1], queueID: row[2], sender: row[3], recipient: row[4], recipientDomain: row[5], role: row[6],
                     level: row[7], score: row[8], action: row[9], outcome: RecordedDecision.Outcome(rawValue: row[10]) ?? .flagged,
@@ -56,10 +50,15 @@ extension SQLiteCorrespondentStore {
     public func decisionSummary(sinceDay: Int) async throws -> DecisionSummary {
         try await read { db in
             var summary = DecisionSummary()
-            let rows = try Row.fetchCursor(db, sql: "SELECT kind, key, day, recipients FROM decision_days WHERE day >= ?", arguments: [sinceDay])
+            let rows = try Row.fetchCursor(db, sql: "SELECT kind, key, day, recipients FROM decision_days WHERE kind IN \(DecisionSummary.dailyKinds) AND day >= ?", arguments: [sinceDay])
             while let row = try rows.next() {
                 summary.add(kind: row[0], key: row[1], day: row[2], recipients: row[3])
             }
+            let domains = try Row.fetchCursor(db, sql: """
+                SELECT key, SUM(recipients) AS total FROM decision_days WHERE kind = 'domain' AND day >= ?
+                GROUP BY key ORDER BY total DESC, key LIMIT ?
+                """, arguments: [sinceDay, DecisionSummary.topDomains])
+            while let row = try domains.next() { summary.spanTotals["domain", default: [:]][row[0]] = row[1] }
             return summary
         }
     }

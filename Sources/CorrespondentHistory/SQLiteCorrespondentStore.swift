@@ -67,13 +67,7 @@ public final class SQLiteCorrespondentStore: CorrespondentStore {
         let batch = Batch(observations)
         guard !batch.domains.isEmpty else { return }
         try await write { db in
-            if let writeID {
-                try db.execute(
-                    sql: "INSERT INTO recorded_writes (id, day) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
-                    arguments: [writeID, batch.lastDay])
-                // Added before (the first try committed, then timed out): nothing more to do.
-                guard db.changesCount == 1 else { return }
-            }
+            guard try Self.claim(writeID, day: batch.lastDay, in: db) else { return }
             let domains = try db.cachedStatement(sql: """
                 INSERT INTO correspondent_days (sender_domain, recipient_domain, day, messages) VALUES (?, ?, ?, ?)
                 ON CONFLICT (sender_domain, recipient_domain, day) DO UPDATE SET messages = messages + excluded.messages
@@ -140,10 +134,14 @@ public final class SQLiteCorrespondentStore: CorrespondentStore {
         let pattern = StoreSchema.subdomainPattern(domain)
         return try await write { db in
             var deleted = 0
-            for table in ["correspondent_days", "recipient_addresses"] {
-                try db.execute(sql: "DELETE FROM \(table) WHERE recipient_domain = ? OR recipient_domain LIKE ? ESCAPE '\\'", arguments: [domain, pattern])
+            let match = "recipient_domain = ? OR recipient_domain LIKE ? ESCAPE '\\'"
+            // The decisions about it too: they hold its addresses in clear.
+            try db.execute(sql: "DELETE FROM decision_rules WHERE decision_id IN (SELECT id FROM decisions WHERE \(match))", arguments: [domain, pattern])
+            for table in ["correspondent_days", "recipient_addresses", "decisions"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE \(match)", arguments: [domain, pattern])
                 deleted += db.changesCount
             }
+            try db.execute(sql: "DELETE FROM decision_days WHERE kind = 'domain' AND (key = ? OR key LIKE ? ESCAPE '\\')", arguments: [domain, pattern])
             return deleted
         }
     }
@@ -186,6 +184,14 @@ public final class SQLiteCorrespondentStore: CorrespondentStore {
         } catch {
             throw StoreError("\(path): \(Self.message(error))")
         }
+    }
+
+    /// Records that the write `id` is being added; false when it was added before (the first
+    /// try committed, then timed out), and so must add nothing. A nil id is never retried.
+    static func claim(_ id: String?, day: Int, in db: Database) throws -> Bool {
+        guard let id else { return true }
+        try db.execute(sql: "INSERT INTO recorded_writes (id, day) VALUES (?, ?) ON CONFLICT (id) DO NOTHING", arguments: [id, day])
+        return db.changesCount == 1
     }
 
     private static func message(_ error: any Error) -> String {

@@ -95,7 +95,7 @@ package enum Charts {
         for fraction in [0.0, 0.5, 1.0] {
             let y = Double(top) + Double(plotHeight) * (1 - fraction)
             svg += "<line x1=\"\(left)\" x2=\"\(left + plotWidth)\" y1=\"\(format(y))\" y2=\"\(format(y))\" stroke=\"#d9dee7\"/>"
-            svg += "<text x=\"\(left - 6)\" y=\"\(format(y + 4))\" font-size=\"11\" fill=\"#5b6576\" text-anchor=\"end\">\(Int(Double(maximum) * fraction))</text>"
+            svg += "<text x=\"\(left - 6)\" y=\"\(format(y + 4))\" font-size=\"11\" fill=\"#5b6576\" text-anchor=\"end\">\(label(Double(maximum) * fraction))</text>"
         }
         return svg
     }
@@ -119,6 +119,11 @@ package enum Charts {
     }
 
     private static func format(_ value: Double) -> String { String(format: "%.1f", value) }
+
+    /// A scale value: whole numbers as they are, halves (2.5) with their decimal.
+    private static func label(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
+    }
 
     /// Text for XML and HTML: `&`, `<`, `>`, `"` and `'` escaped.
     package static func escape(_ text: String) -> String {

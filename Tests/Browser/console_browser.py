@@ -20,17 +20,21 @@ It checks, in order (the HTTP surface is in the console's spec, issue 14):
   5. the --release message's page (a.details) shows its id in h1 and the X-Misdirection-Risk
      header in pre#headers; button#release answers "Released ID";
   6. /held no longer lists it; the --drop message's button#drop answers "Dropped ID";
-  7. the console's cookies are HttpOnly and SameSite=Strict (all of them, or the one named
+  7. /decisions?domain=army.ml lists table#decisions, with a tr.decision for
+     --expect-decision (an address) whose outcome is held, when given;
+  8. /report draws svg#chart-levels (with rect.bar), svg#chart-rules and svg#chart-domains,
+     and has no script element;
+  9. the console's cookies are HttpOnly and SameSite=Strict (all of them, or the one named
      with --session-cookie);
-  8. button#sign-out signs out: /held goes to /login again, and the old session cookie, sent
+ 10. button#sign-out signs out: /held goes to /login again, and the old session cookie, sent
      again, no longer opens /held;
-  9. --link, signed out, shows p#what and button#confirm; confirming shows p#result; the same
+ 11. --link, signed out, shows p#what and button#confirm; confirming shows p#result; the same
      link again shows p#refused (already used).
 
 Each passed step prints `ok N NAME` on standard output. The first failure prints
 `FAILED: N NAME: expected ..., saw ...` on standard error, saves failed.png and failed.html in
 the screenshots directory, and exits 1. Screenshots (1280x900): login.png, held-list.png,
-held-message.png, released.png, link-confirm.png.
+held-message.png, released.png, decisions.png, report.png, link-confirm.png.
 """
 
 import argparse
@@ -71,7 +75,9 @@ def parse_arguments():
     parser.add_argument("--link", required=True, metavar="URL", help="a signed link for a third message")
     parser.add_argument("--screenshots", required=True, metavar="DIR")
     parser.add_argument("--session-cookie", metavar="NAME",
-                        help="check only this cookie in step 7 (default: every cookie the console set)")
+                        help="check only this cookie in step 9 (default: every cookie the console set)")
+    parser.add_argument("--expect-decision", metavar="ADDRESS",
+                        help="a recipient the decisions page must list as held")
     arguments = parser.parse_args()
     for option, value in (("--release", arguments.release), ("--drop", arguments.drop)):
         if not QUEUE_ID.match(value):
@@ -291,6 +297,29 @@ def run(console, arguments):
         console.element("form#drop-form input[name=csrf]", "the drop form's csrf field")
         console.press(drop, "drop", "Dropped")
 
+    def decisions():
+        console.open("/decisions?domain=army.ml")
+        console.wait_for_path("/decisions", "the decisions page")
+        rows = console.elements("table#decisions tr.decision")
+        texts = [row.text for row in rows]
+        wanted = arguments.expect_decision
+        if wanted and not any(wanted in text and "held" in text for text in texts):
+            raise Failed(f"expected a tr.decision for {wanted} with outcome held, "
+                         f"saw {[text[:80] for text in texts[:5]]}")
+        console.screenshot("decisions.png")
+
+    def report():
+        console.open("/report")
+        console.wait_for_path("/report", "the report page")
+        for chart in ("chart-levels", "chart-rules", "chart-domains"):
+            console.element(f"svg#{chart}", f"the {chart} chart")
+        bars = console.elements("svg#chart-levels rect.bar")
+        if not bars:
+            raise Failed("expected bars (rect.bar) in svg#chart-levels, saw none")
+        if console.elements("script"):
+            raise Failed("expected no script element on the report page, saw one")
+        console.screenshot("report.png")
+
     def cookies():
         host = urllib.parse.urlsplit(console.base).hostname
         found = [cookie for cookie in console.driver.get_cookies()
@@ -344,6 +373,8 @@ def run(console, arguments):
         ("held-list", held_list),
         ("release", release_message),
         ("drop", drop_message),
+        ("decisions", decisions),
+        ("report", report),
         ("cookies", cookies),
         ("sign-out", sign_out),
         ("link", link),

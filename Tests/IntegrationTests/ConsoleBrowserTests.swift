@@ -5,7 +5,8 @@ import TestSupport
 
 /// The review console end to end: real Postfix holds three messages for the quarantine profile,
 /// `misdirect-milter console` serves them, a headless Chromium (Tests/Browser/console_browser.py)
-/// signs in, releases one and drops one, and uses the signed link of the third's review notice.
+/// signs in, releases one and drops one, finds the held ones on the decisions page and charts on
+/// the report, and uses the signed link of the third's review notice.
 extension PostfixTests {
     static let reviewer = "reviewer"
     static let reviewerPassword = "a long test password"
@@ -80,10 +81,10 @@ extension PostfixTests {
         let browser = try Command.run("/usr/bin/python3", [
             Repository.path("Tests/Browser/console_browser.py"), "--base-url", base, "--user", Self.reviewer,
             "--password-file", "\(directory)/password", "--release", ids[0], "--drop", ids[1], "--link", releaseLink,
-            "--screenshots", screenshots,
+            "--screenshots", screenshots, "--expect-decision", recipients[0],
         ])
         #expect(browser.status == 0, "\(browser.stdout)\n\(browser.stderr)\nconsole log:\n\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
-        #expect(browser.stdout.contains("ok 9 "), "\(browser.stdout)")
+        #expect(browser.stdout.contains("ok 11 "), "\(browser.stdout)")
         if let keep = ProcessInfo.processInfo.environment["MISDIRECT_SCREENSHOTS"] {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: screenshots)) ?? [] where name.hasSuffix(".png") {
                 try? FileManager.default.removeItem(atPath: "\(keep)/\(name)")

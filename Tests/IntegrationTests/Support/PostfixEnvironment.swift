@@ -137,6 +137,9 @@ final class PostfixEnvironment: Sendable {
                   link_key_file: \(root)/console/link-key
                   held_command: [\(root)/console/held]
                   notify_sender: [suffix-confusion]
+                history:
+                  state_directory: \(root)/state-quarantine
+                  flush_interval: 200ms
 
                 """
         case .reload:

@@ -161,6 +161,17 @@ let package = Package(
             ]
         ),
         // Recall and false positives on the labelled corpus in evaluation/ (prints a table).
+        // The console's decisions page and report over a million recorded decisions.
+        .executableTarget(
+            name: "misdirect-decisions-bench",
+            dependencies: [
+                "ReviewConsole", "MisdirectMilterKit", "CorrespondentHistory", "MisdirectionRisk",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(name: "misdirect-eval", dependencies: ["MisdirectionRisk"]),
         .testTarget(name: "MisdirectionRiskTests", dependencies: ["MisdirectionRisk", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["misdirect-eval", "MisdirectionRisk", "TestSupport"]),

@@ -10,6 +10,11 @@ round's load, one SMTP session at a time times each transaction (MAIL FROM to th
 final dot): p50 and p99, and what each adds to the C floor's. A last phase checks that the
 milter's RSS stays flat from 10k to 100k messages.
 
+Mail goes to someone@army.mil (clean) except in the "flagged" rows, whose recipients are at
+army.il: medium under the packaged policy, so each is delivered tagged and its decision recorded
+in the history store (history.decisions), or not, in the row with "decisions: false": the two
+rows together are what recording decisions costs.
+
 The "default" rows run packaging/misdirect-milter.yml as users run it (correspondent history in
 SQLite, a line per decision at info to syslog), read at run time with only what a test machine
 needs changed: the socket, the history's state directory, and, when no syslog daemon listens on
@@ -43,6 +48,9 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 PROTECTED = "protected: [mil, gov, gov.uk, example.org]\n"
+# The recipients of every row but the flagged ones, and of those (tagged under the packaged policy).
+CLEAN_RECIPIENT = "someone@army.mil"
+FLAGGED_RECIPIENT = "someone@army.il"
 
 
 def free_port():
@@ -129,7 +137,7 @@ class SyslogReceiver:
             self.process.join(5)
 
 
-def packaged_config(path, socket_spec, state_directory, syslog_socket, log_level=None, history=True):
+def packaged_config(path, socket_spec, state_directory, syslog_socket, log_level=None, history=True, decisions=True):
     """packaging/misdirect-milter.yml as shipped, with only what a test machine must change:
     the socket, the history's state directory, syslog_socket (None: leave /dev/log), no
     user/group. Fails if the file no longer has the SQLite history or the keys this relies on,
@@ -161,6 +169,10 @@ def packaged_config(path, socket_spec, state_directory, syslog_socket, log_level
     lines[nested["state_directory"]] = f"  state_directory: {state_directory}"
     if log_level:
         lines[top_level("log_level")[0]] = f"log_level: {log_level}"
+    if not decisions:
+        if "decisions" not in nested:
+            raise SystemExit("packaging/misdirect-milter.yml: no history.decisions; update the benchmark")
+        lines[nested["decisions"]] = "  decisions: false"
     if not history:
         lines[section_start:section] = ["history: false"]
     for key in ("user", "group", "syslog_socket"):
@@ -184,6 +196,18 @@ def history_rows(state_directory):
             return 0, 0
 
 
+def decision_rows(state_directory):
+    """Decisions recorded in the history's SQLite file (0 before the first flush)."""
+    path = os.path.join(state_directory, "history.sqlite")
+    if not os.path.exists(path):
+        return 0
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
+        try:
+            return db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+
+
 class Milter:
     """One milter process behind one smtpd listener."""
 
@@ -195,6 +219,9 @@ class Milter:
         # Packaged default rows: the syslog receiver (None when a real daemon has /dev/log) and
         # the history's state directory, both read to prove the row logged and learned.
         self.syslog, self.state_directory = syslog, state_directory
+        self.recipient = CLEAN_RECIPIENT
+        # Flagged rows: whether decisions must have been recorded (None: not checked).
+        self.expects_decisions = None
 
     def start(self):
         if self.syslog:
@@ -260,17 +287,20 @@ def main():
     # No syslog daemon on /dev/log (test containers): the default rows log to receivers of ours.
     own_syslog = not syslog_daemon_listening()
 
-    def packaged(name, socket_spec, postfix_spec, log_level=None, history=True):
+    def packaged(name, socket_spec, postfix_spec, log_level=None, history=True, flagged=False, decisions=True):
         state = os.path.join(root, f"{name}-state")
         os.makedirs(state, mode=0o750)
         receiver = SyslogReceiver(root, name) if own_syslog else None
         path = os.path.join(root, f"{name}.yml")
-        packaged_config(path, socket_spec, state, receiver.path if receiver else None, log_level, history)
+        packaged_config(path, socket_spec, state, receiver.path if receiver else None, log_level, history, decisions)
         milter = Milter(name, [binary, "serve", "--config", path], socket_spec, postfix_spec, root,
                         syslog=receiver, state_directory=state)
         # What the verification expects: decision lines at info, rows with the history on.
         milter.expects_lines, milter.expects_history = log_level in (None, "info", "debug", "trace"), history
-        milter.as_shipped = log_level is None and history
+        milter.as_shipped = log_level is None and history and decisions
+        if flagged:
+            # Flagged recipients are never learned; their decisions are recorded, or not.
+            milter.recipient, milter.expects_history, milter.expects_decisions = FLAGGED_RECIPIENT, False, decisions
         return milter
 
     def unix(name):
@@ -294,6 +324,10 @@ def main():
     # The default with one of its two costs taken out: what each costs.
     s, p = unix("default-warning"); configs["default, unix, log_level warning"] = packaged("default-warning", s, p, log_level="warning")
     s, p = unix("default-nohistory"); configs["default, unix, history: false"] = packaged("default-nohistory", s, p, history=False)
+    # Every recipient flagged (tagged, delivered): with its decisions recorded, and without.
+    s, p = unix("default-flagged"); configs["default, unix, flagged"] = packaged("default-flagged", s, p, flagged=True)
+    s, p = unix("default-flagged-nodecisions"); configs["default, unix, flagged, decisions: false"] = packaged(
+        "default-flagged-nodecisions", s, p, flagged=True, decisions=False)
     if args.only:
         wanted = set(name.strip() for name in args.only.split(";"))
         unknown = wanted - set(configs)
@@ -370,9 +404,13 @@ def queue_empty(conf):
     return not out.strip()
 
 
-def send(args, port, messages):
+def recipient_of(milter):
+    return milter.recipient if milter else CLEAN_RECIPIENT
+
+
+def send(args, port, messages, recipient=CLEAN_RECIPIENT):
     command = ["smtp-source", "-s", str(args.sessions), "-m", str(messages), "-r", str(args.recipients),
-               "-l", str(args.size), "-f", "alice@example.org", "-t", "someone@army.mil", "-N",
+               "-l", str(args.size), "-f", "alice@example.org", "-t", recipient, "-N",
                f"127.0.0.1:{port}"]
     started = time.monotonic()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
@@ -388,7 +426,7 @@ def run_rounds(args, configs, ports, conf):
             results[milter_name]["rss_before"] = rss_mb(milter.process.pid)
     # Warm-up: every path once, not counted.
     for name in names:
-        send(args, ports[name], max(50, args.messages // 20))
+        send(args, ports[name], max(50, args.messages // 20), recipient_of(configs[name]))
     wait_for(lambda: queue_empty(conf), 300, "queue to drain")
     for round_number in range(args.rounds):
         order = names[round_number % len(names):] + names[:round_number % len(names)]
@@ -397,7 +435,7 @@ def run_rounds(args, configs, ports, conf):
             cpu_before = cpu_seconds(milter.process.pid) if milter else 0
             lines_before = milter.syslog.lines if milter and milter.syslog else 0
             syslog_cpu_before = cpu_seconds(milter.syslog.process.pid) if milter and milter.syslog else 0
-            elapsed = send(args, ports[name], args.messages)
+            elapsed = send(args, ports[name], args.messages, recipient_of(milter))
             rate = args.messages / elapsed
             results[name]["rates"].append(rate)
             if milter:
@@ -410,7 +448,7 @@ def run_rounds(args, configs, ports, conf):
             print(f"round {round_number + 1}/{args.rounds}  {name:40s} {rate:8.1f} msg/s", file=sys.stderr)
         # Latency: one session at a time, each configuration in the same rotated order.
         for name in order if args.latency_messages else ():
-            results[name]["latency_ms"].extend(time_transactions(args, ports[name], args.latency_messages))
+            results[name]["latency_ms"].extend(time_transactions(args, ports[name], args.latency_messages, recipient_of(configs[name])))
             wait_for(lambda: queue_empty(conf), 300, "queue to drain")
     for name, milter in configs.items():
         if milter:
@@ -446,7 +484,7 @@ class SMTPSession:
         self.sock.close()
 
 
-def time_transactions(args, port, count):
+def time_transactions(args, port, count, recipient=CLEAN_RECIPIENT):
     """Milliseconds per SMTP transaction (MAIL FROM up to the 250 after the final dot: what the
     milter's MAIL, RCPT, header and end-of-message stages add to), one session per message as
     smtp-source opens them, the same sender, recipients and size."""
@@ -454,13 +492,13 @@ def time_transactions(args, port, count):
     times = []
     for n in range(count):
         session = SMTPSession(port)
-        message = (b"From: <alice@example.org>\r\nTo: <someone@army.mil>\r\n"
+        message = (b"From: <alice@example.org>\r\nTo: <%s>\r\n"
                    b"Subject: latency %d\r\nMessage-Id: <%d.%d@latency.test.localdomain>\r\n\r\n"
-                   % (n, time.monotonic_ns(), n)) + body + b".\r\n"
+                   % (recipient.encode(), n, time.monotonic_ns(), n)) + body + b".\r\n"
         started = time.perf_counter()
         session.expect(b"MAIL FROM:<alice@example.org>", 250)
         for r in range(1, args.recipients + 1):
-            session.expect(b"RCPT TO:<%dsomeone@army.mil>" % r, 250)
+            session.expect(b"RCPT TO:<%d%s>" % (r, recipient.encode()), 250)
         session.expect(b"DATA", 354)
         session.sock.sendall(message)
         session.expect(None, 250)
@@ -481,8 +519,13 @@ def verify_default_rows(configs, results):
     for name, milter in configs.items():
         if not milter or not milter.state_directory:
             continue
-        deadline = time.time() + (15 if milter.expects_history else 0)  # flush_interval is 5 s
-        while (rows := history_rows(milter.state_directory))[0] == 0 and time.time() < deadline:
+        waits = milter.expects_history or milter.expects_decisions
+        deadline = time.time() + (15 if waits else 0)  # flush_interval is 5 s
+        while True:
+            rows, decisions = history_rows(milter.state_directory), decision_rows(milter.state_directory)
+            arrived = (rows[0] > 0 or not milter.expects_history) and (decisions > 0 or not milter.expects_decisions)
+            if arrived or time.time() >= deadline:
+                break
             time.sleep(0.5)
         with open(milter.log_path, errors="replace") as f:
             fallback = "cannot reach the syslog socket" in f.read()
@@ -500,11 +543,16 @@ def verify_default_rows(configs, results):
         results[name]["history_rows"], results[name]["history_messages"] = rows
         print(f"{name}: {logged}{', FELL BACK TO STANDARD ERROR' if fallback else ''}; "
               f"history.sqlite: {rows[0]:,} row{'' if rows[0] == 1 else 's'}, {rows[1]:,} messages recorded")
+        results[name]["decisions_recorded"] = decisions
+        if milter.expects_decisions is not None:
+            print(f"{name}: {decisions:,} decisions recorded")
         if not ok_log or (rows[0] == 0) == milter.expects_history:
             failed.append(name)
+        elif milter.expects_decisions is not None and (decisions == 0) == milter.expects_decisions:
+            failed.append(name)
     if failed:
-        raise SystemExit(f"{'; '.join(failed)}: did not log to syslog or learn into the history as "
-                         "configured, so it did not measure what its name says")
+        raise SystemExit(f"{'; '.join(failed)}: did not log to syslog, learn into the history or record "
+                         "its decisions as configured, so it did not measure what its name says")
 
 
 def print_table(args, configs, results):
@@ -558,7 +606,7 @@ def rss_phase(args, configs, ports, conf):
     for target in (10000, args.rss_messages):
         while sent < target:
             batch = min(5000, target - sent)
-            send(args, ports[name], batch)
+            send(args, ports[name], batch, recipient_of(configs[name]))
             sent += batch
             wait_for(lambda: queue_empty(conf), 600, "queue to drain")
         marks[target] = rss_mb(pid)

@@ -39,6 +39,7 @@ public final class HistoryService: Sendable {
         /// Facts were read; `changed` when they differ from the previous read.
         case refreshed(domains: Int, changed: Bool)
         case written(observations: Int)
+        case writtenDecisions(Int)
         case pruned(rows: Int)
         /// An operation failed (the first failure after a success, and every later one).
         case failed(Operation, error: String, first: Bool)
@@ -46,6 +47,8 @@ public final class HistoryService: Sendable {
         case recovered(Operation)
         /// Observations dropped because the queue was full.
         case dropped(Int)
+        /// Decisions dropped because their queue was full.
+        case droppedDecisions(Int)
     }
 
     /// What waits to be written, of one kind.
@@ -151,7 +154,7 @@ public final class HistoryService: Sendable {
     public func record(decisions: [RecordedDecision]) {
         guard !decisions.isEmpty else { return }
         let dropped = state.withLock { $0.decisions.append(decisions, maximum: settings.maximumPending) }
-        if dropped > 0 { onEvent(.dropped(dropped)) }
+        if dropped > 0 { onEvent(.droppedDecisions(dropped)) }
     }
 
     /// Observations and decisions waiting to be written.
@@ -196,13 +199,15 @@ public final class HistoryService: Sendable {
         guard begin(.write) else { return false }
         defer { end(.write) }
         guard pendingCount > 0, await prepareIfNeeded() else { return pendingCount == 0 }
-        guard await flush(\.deliveries, { [store] batch, id in try await store.record(batch, writeID: id) }) else { return false }
-        return await flush(\.decisions, { [store] batch, id in try await store.recordDecisions(batch, writeID: id) })
+        guard await flush(\.deliveries, written: { .written(observations: $0) }, { [store] batch, id in try await store.record(batch, writeID: id) })
+        else { return false }
+        return await flush(\.decisions, written: { .writtenDecisions($0) }, { [store] batch, id in try await store.recordDecisions(batch, writeID: id) })
     }
 
     /// Writes one queue in batches.
     private func flush<Item: Sendable>(
         _ queue: WritableKeyPath<State, WriteQueue<Item>> & Sendable,
+        written: (Int) -> Event,
         _ write: @escaping @Sendable ([Item], String) async throws -> Void
     ) async -> Bool {
         while true {
@@ -211,7 +216,7 @@ public final class HistoryService: Sendable {
             do {
                 try await withDeadline(settings.timeout) { try await write(batch, id) }
                 succeeded(.write)
-                onEvent(.written(observations: batch.count))
+                onEvent(written(batch.count))
             } catch {
                 // Kept with its id and tried first next time: if the store did commit it before
                 // going quiet, the store knows the id and adds nothing.

@@ -75,6 +75,8 @@ final class Recorder: Sendable {
         case .refreshed(let domains, let changed): "refreshed \(domains) \(changed)"
         case .pruned(let rows): "pruned \(rows)"
         case .dropped(let count): "dropped \(count)"
+        case .writtenDecisions(let count): "written decisions \(count)"
+        case .droppedDecisions(let count): "dropped decisions \(count)"
         }
         events.withLock { $0.append(text) }
     }
@@ -208,6 +210,7 @@ struct HistoryServiceTests {
         store.mode.withLock { $0 = .working }
         #expect(await service.flushNow())
         #expect(service.pendingCount == 0)
+        #expect(recorder.events.withLock { $0 }.filter { $0.hasPrefix("written") } == ["written 1", "written decisions 3", "written decisions 1"])
         let reader = try fixture.open()
         #expect(try await reader.decisions(DecisionQuery()).count == 4)
         #expect(try await reader.facts(sinceDay: 0)["partner.com"]?.messages == 1)

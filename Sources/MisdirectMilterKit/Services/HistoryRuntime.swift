@@ -112,6 +112,11 @@ final package class HistoryRuntime: Service, Sendable {
             logger.trace("history read", metadata: ["history.known": "\(domains)", "history.changed": "\(changed)"])
         case .written(let count):
             MilterMetrics.recordHistoryWritten(count)
+        case .writtenDecisions(let count):
+            MilterMetrics.recordDecisionsWritten(count)
+        case .droppedDecisions(let count):
+            MilterMetrics.recordDecisionsDropped(count)
+            logger.warning("history: decision queue full, oldest decisions dropped", metadata: ["history.dropped": "\(count)"])
         case .pruned(let rows):
             logger.info("history: old days pruned", metadata: ["history.rows": "\(rows)"])
         case .dropped(let count):

@@ -8,7 +8,9 @@ import CoreMetrics
 /// | `misdirect_history_refreshes_total` | | successful reads of the facts |
 /// | `misdirect_history_written_total` | | delivered (sender domain, recipient domain) pairs written |
 /// | `misdirect_history_dropped_total` | | pairs dropped because the queue was full during an outage |
-/// | `misdirect_history_pending` | | pairs waiting to be written |
+/// | `misdirect_history_pending` | | pairs and decisions waiting to be written |
+/// | `misdirect_decisions_written_total` | | decisions written (`history.decisions`) |
+/// | `misdirect_decisions_dropped_total` | | decisions dropped because their queue was full during an outage |
 /// | `misdirect_history_snapshot_age_seconds` | | since the facts were last read (grows while the store is down) |
 /// | `misdirect_history_correspondents` | `state` | recipient domains in the snapshot: `known`, `established` |
 package extension MilterMetrics {
@@ -22,6 +24,14 @@ package extension MilterMetrics {
 
     static func recordHistoryWritten(_ count: Int) {
         Counter(label: "misdirect_history_written_total").increment(by: count)
+    }
+
+    static func recordDecisionsWritten(_ count: Int) {
+        Counter(label: "misdirect_decisions_written_total").increment(by: count)
+    }
+
+    static func recordDecisionsDropped(_ count: Int) {
+        Counter(label: "misdirect_decisions_dropped_total").increment(by: count)
     }
 
     static func recordHistoryDropped(_ count: Int) {

@@ -143,6 +143,27 @@ struct CommandLineTests {
             """)
     }
 
+    @Test("replay --html writes the report's charts as one self-contained file, each log line on its own day")
+    func replayHTML() throws {
+        let directory = FileManager.default.temporaryDirectory.path + "/replay-html-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let output = try Command.run(
+            MilterProcess.binary, ["replay", "--config", Self.config, "--year", "2026", "--html", "\(directory)/report.html", "mail.log"],
+            workingDirectory: Self.fixtures)
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.stdout.contains("Top suspicious domains:"), "the text report is printed as before")
+        let html = try String(contentsOfFile: "\(directory)/report.html", encoding: .utf8)
+        for id in ["chart-levels", "chart-rules", "chart-domains", "chart-would-refuse"] { #expect(html.contains("<svg id=\"\(id)\""), "\(id)") }
+        // The log's army.ml deliveries are on 24 November: the bar is dated by the line.
+        #expect(html.contains("<title>2026-11-24 high: "), "\(html.prefix(3000))")
+        #expect(html.contains(">army.ml</text>"), "army.ml among the top look-alike domains")
+        #expect(!html.contains("<script") && !html.contains("<link") && html.contains("<style>"))
+        let unwritable = try Command.run(MilterProcess.binary, ["replay", "--config", Self.config, "--html", "/nonexistent/dir/r.html", "mail.log"],
+                                         workingDirectory: Self.fixtures)
+        #expect(unwritable.status == 73 && unwritable.stderr.contains("cannot write /nonexistent/dir/r.html"), "\(unwritable.stderr)")
+    }
+
     @Test("replay --json counts actions, levels and rules for machines")
     func replayJSON() throws {
         let output = try Command.run(MilterProcess.binary, ["replay", "--json", "--top", "1", "--config", Self.config, Self.fixtures + "/sent.mbox"])

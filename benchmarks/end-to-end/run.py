@@ -27,6 +27,7 @@ Run as root on a quiet machine, from the repository:
     python3 benchmarks/end-to-end/run.py                 # defaults below
     python3 benchmarks/end-to-end/run.py --rounds 5 --messages 4000
     python3 benchmarks/end-to-end/run.py --only "C floor, unix;default, unix" --rss-messages 0
+    python3 benchmarks/end-to-end/run.py --only "default, unix, flagged" --rounds 1 --rss-configuration "default, unix, flagged"
 """
 
 import argparse
@@ -252,6 +253,8 @@ def main():
     parser.add_argument("--messages", type=int, default=2000, help="messages per run (default 2000)")
     parser.add_argument("--sessions", type=int, default=10, help="parallel SMTP sessions (default 10)")
     parser.add_argument("--recipients", type=int, default=5, help="recipients per message (default 5)")
+    parser.add_argument("--rss-configuration", default="enforce, unix",
+                        help="the configuration whose RSS the last phase follows (default: enforce, unix)")
     parser.add_argument("--size", type=int, default=3000, help="message size in bytes (default 3000)")
     parser.add_argument("--rounds", type=int, default=3, help="alternated rounds (default 3)")
     parser.add_argument("--rss-messages", type=int, default=100000,
@@ -598,7 +601,7 @@ def print_table(args, configs, results):
 
 
 def rss_phase(args, configs, ports, conf):
-    name = "enforce, unix"
+    name = args.rss_configuration
     if name not in configs:
         return None
     pid = configs[name].process.pid
@@ -610,7 +613,7 @@ def rss_phase(args, configs, ports, conf):
             sent += batch
             wait_for(lambda: queue_empty(conf), 600, "queue to drain")
         marks[target] = rss_mb(pid)
-    print(f"RSS of misdirect-milter (enforce, unix): {marks[10000]:.1f} MB after 10,000 messages, "
+    print(f"RSS of misdirect-milter ({name}): {marks[10000]:.1f} MB after 10,000 messages, "
           f"{marks[args.rss_messages]:.1f} MB after {args.rss_messages:,} "
           f"(difference {marks[args.rss_messages] - marks[10000]:+.1f} MB)")
     return marks

@@ -9,6 +9,9 @@ extension ReviewConsole {
     /// Rows on one page of decisions.
     static let decisionPageSize = 100
 
+    /// What both pages say without a history store.
+    static let noStore = "No decision is recorded: the milter records them in its history store (the history section of the configuration)."
+
     /// The filters of `/decisions`, read from the query; a value that cannot be one is an error.
     struct DecisionFilters {
         var query = DecisionQuery(limit: ReviewConsole.decisionPageSize + 1)
@@ -70,7 +73,7 @@ extension ReviewConsole {
                 values["error"] = "The decisions cannot be read: \(error)"
             }
         } else if decisions == nil {
-            values["error"] = "No decision is recorded: the milter records them in its history store (the history section of the configuration)."
+            values["error"] = Self.noStore
         } else {
             status = .badRequest
             values["error"] = filters.errors.joined(separator: "; ")
@@ -96,7 +99,7 @@ extension ReviewConsole {
                 values["error"] = "The decision counts cannot be read: \(error)"
             }
         } else {
-            values["error"] = "No decision is recorded: the milter records them in its history store (the history section of the configuration)."
+            values["error"] = Self.noStore
         }
         var response = html(status, pages.render("report", title: "Report", user: session.user, csrf: session.csrf, values))
         if let newCookie { response.headers.append(HTTPField(name: .setCookie, value: newCookie)) }

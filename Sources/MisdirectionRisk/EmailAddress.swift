@@ -12,8 +12,9 @@ public struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
         self.domain = domain
     }
 
-    /// True when the domain is an address literal such as `[192.0.2.1]`.
-    public var isAddressLiteral: Bool { domain.utf8.first == UInt8(ascii: "[") && domain.hasPrefix("[") }
+    /// True when the domain is an address literal such as `[192.0.2.1]`. By its first octet: as
+    /// Characters, `[` and a combining mark after it are one, and `hasPrefix("[")` is false.
+    public var isAddressLiteral: Bool { domain.utf8.first == UInt8(ascii: "[") }
 
     /// `local@domain`.
     public var description: String { "\(localPart)@\(domain)" }
@@ -101,6 +102,14 @@ extension EmailAddress {
     /// literals are kept as written. Bytes that are not UTF-8 make the domain unusable.
     public static func normalizeDomain(_ bytes: [UInt8]) -> Result<String, DomainProblem> {
         var domain = bytes
+        if domain.first == UInt8(ascii: "[") {
+            // RFC 5321 4.1.3: printable ASCII inside, no brackets or backslash. Anything else
+            // (a combining mark after the bracket, a second bracket) is no literal, and no name.
+            guard domain.last == UInt8(ascii: "]"), domain.count > 2 else { return .failure(DomainProblem("unterminated address literal")) }
+            guard domain.dropFirst().dropLast().allSatisfy({ (33...126).contains($0) && $0 != UInt8(ascii: "[") && $0 != UInt8(ascii: "]") && $0 != UInt8(ascii: "\\") })
+            else { return .failure(DomainProblem("character not allowed in an address literal")) }
+            return .success(asciiLowercased(domain))
+        }
         if domain.contains(where: { $0 >= 0x80 }) {
             // Lower-casing can change the length of a non-ASCII name: check what is kept.
             guard let text = String(validating: domain, as: UTF8.self) else { return .failure(DomainProblem("domain is not valid UTF-8")) }
@@ -116,10 +125,6 @@ extension EmailAddress {
                 return .failure(DomainProblem("a label starts with a combining mark"))
             }
             domain = Array(text.lowercased().utf8)
-        }
-        if domain.first == UInt8(ascii: "[") {
-            guard domain.last == UInt8(ascii: "]"), domain.count > 2 else { return .failure(DomainProblem("unterminated address literal")) }
-            return .success(asciiLowercased(domain))
         }
         if domain.last == UInt8(ascii: ".") { domain.removeLast() }
         guard !domain.isEmpty else { return .failure(DomainProblem("empty domain")) }

@@ -10,6 +10,7 @@ struct EmailAddressTests {
         ("<\"john smith\"@army.ml>", "\"john smith\"", "army.ml"),
         ("<\"a@b\"@army.ml>", "\"a@b\"", "army.ml"),
         ("<user@[192.0.2.1]>", "user", "[192.0.2.1]"),
+        ("<user@[IPv6:2001:DB8::1]>", "user", "[ipv6:2001:db8::1]"),
         ("<josé@exämple.org>", "josé", "exämple.org"),
     ])
     func parses(path: String, local: String, domain: String) {
@@ -27,6 +28,10 @@ struct EmailAddressTests {
         "<a@-bad-char!.mil>", "<a@>", "<@army.mil>", "<\"open@army.mil>", "<a b@army.mil>",
         "<a@" + String(repeating: "x", count: 64) + ".mil>",
         "<a@" + Array(repeating: "abcdefghi", count: 26).joined(separator: ".") + ".mil>",
+        // Address literals: printable ASCII inside one pair of brackets (the first one, with a
+        // combining mark after the bracket, was found by FuzzAddress: it passed as a literal
+        // here and as a name with empty labels where the address was used).
+        "<u@[\u{488}D..21>]>", "<u@[192.0.2.1 ]>", "<u@[a[b]>", "<u@[a]b]>", "<u@[a\\b]>", "<u@[]>", "<u@[192.0.2.1>",
     ])
     func malformed(path: String) {
         guard case .malformed = EmailAddress.parsePath(path.utf8) else {

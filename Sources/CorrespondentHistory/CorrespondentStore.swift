@@ -173,6 +173,9 @@ enum StoreSchema {
         DecisionSchema.step(id: decisionID),
     ] }
 
+    /// The tables whose rows retention deletes by their `day` (``CorrespondentStore/prune(before:)``).
+    static let dayTables = ["correspondent_days", "recipient_addresses", "decisions", "decision_rules", "decision_days"]
+
     /// The table that records the schema version.
     static let metaTable = "CREATE TABLE IF NOT EXISTS misdirect_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 

@@ -270,16 +270,11 @@ public final class PostgresCorrespondentStore: CorrespondentStore {
     private func deleteDays(before day: Int) async throws -> Int {
         try await client.withTransaction(logger: logger) { connection in
             var deleted = 0
-            let days = try await connection.query(
-                "WITH gone AS (DELETE FROM correspondent_days WHERE day < \(day) RETURNING 1) SELECT COUNT(*) FROM gone", logger: logger)
-            for try await count in days.decode(Int.self) { deleted += count }
-            let addresses = try await connection.query(
-                "WITH gone AS (DELETE FROM recipient_addresses WHERE day < \(day) RETURNING 1) SELECT COUNT(*) FROM gone", logger: logger)
-            for try await count in addresses.decode(Int.self) { deleted += count }
-            for table in ["decisions", "decision_rules", "decision_days"] {
+            var binds = PostgresBindings()
+            binds.append(day)
+            for table in StoreSchema.dayTables {
                 let gone = try await connection.query(PostgresQuery(
-                    unsafeSQL: "WITH gone AS (DELETE FROM \(table) WHERE day < $1 RETURNING 1) SELECT COUNT(*) FROM gone",
-                    binds: { var binds = PostgresBindings(); binds.append(day); return binds }()), logger: logger)
+                    unsafeSQL: "WITH gone AS (DELETE FROM \(table) WHERE day < $1 RETURNING 1) SELECT COUNT(*) FROM gone", binds: binds), logger: logger)
                 for try await count in gone.decode(Int.self) { deleted += count }
             }
             try await connection.query("DELETE FROM recorded_writes WHERE day < \(day)", logger: logger)

@@ -165,7 +165,7 @@ public struct DecisionSummary: Sendable, Hashable {
     public var wouldRefuse: [Int: Int] { series("outcome")[RecordedDecision.Outcome.wouldRefuse.rawValue] ?? [:] }
 }
 
-/// The decision tables, as schema step 3 (`{id}` is the backend's auto-numbered key).
+/// The decision tables, as schema step 3 (`id`: the column type of the backend's auto-numbered key).
 enum DecisionSchema {
     static func step(id: String) -> [String] {
         [
@@ -235,8 +235,7 @@ enum DecisionSchema {
         if let before = query.before { clauses.append("\(key) < ?"); values.append(.integer(before)) }
         let source = query.rule == nil ? "decisions d" : "decision_rules r JOIN decisions d ON d.id = r.decision_id"
         let condition = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
-        let columns = Self.columns.split(separator: ",").map { "d." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
-        return ("SELECT \(columns) FROM \(source)\(condition) ORDER BY \(key) DESC LIMIT ?", values)
+        return ("SELECT \(qualifiedColumns) FROM \(source)\(condition) ORDER BY \(key) DESC LIMIT ?", values)
     }
 
     /// The counter rows a batch adds to, summed, in key order (writers lock rows in one order).
@@ -252,7 +251,9 @@ enum DecisionSchema {
         return rows.sorted { ($0.kind, $0.key, $0.day) < ($1.kind, $1.key, $1.day) }
     }
 
-    static let columns = "id, time, queue_id, sender, recipient, recipient_domain, role, level, score, action, outcome, rules, suspected, explanation"
+    /// The columns a decision is read from, in the order the stores decode them, of the table `d`.
+    static let qualifiedColumns = ["id", "time", "queue_id", "sender", "recipient", "recipient_domain", "role", "level", "score",
+                                   "action", "outcome", "rules", "suspected", "explanation"].map { "d." + $0 }.joined(separator: ", ")
 }
 
 /// A value bound to a decision query.

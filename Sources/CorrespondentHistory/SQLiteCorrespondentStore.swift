@@ -149,7 +149,7 @@ public final class SQLiteCorrespondentStore: CorrespondentStore {
     public func prune(before day: Int) async throws -> Int {
         try await write { db in
             var deleted = 0
-            for table in ["correspondent_days", "recipient_addresses", "decisions", "decision_rules", "decision_days"] {
+            for table in StoreSchema.dayTables {
                 try db.execute(sql: "DELETE FROM \(table) WHERE day < ?", arguments: [day])
                 deleted += db.changesCount
             }

@@ -19,9 +19,12 @@ package extension MisdirectionSession {
 }
 
 package extension RecordedDecision.Outcome {
-    /// What happened to the recipient of `decision`; nil when there was nothing to say (clean).
+    /// What happened to the recipient of `decision`; nil when it was clean, as the log judges it
+    /// (``MisdirectionSession/isClean(_:)``: no line of its own at `info`, and no record).
     init?(_ decision: Decision) {
-        if decision.overridden {
+        if MisdirectionSession.isClean(decision) {
+            return nil
+        } else if decision.overridden {
             self = .overridden
         } else if decision.effectiveAction.refuses {
             self = .refused
@@ -31,10 +34,8 @@ package extension RecordedDecision.Outcome {
             self = decision.action.refuses ? .wouldRefuse : decision.action == .quarantine ? .wouldHold : .wouldTag
         } else if decision.effectiveAction == .tag {
             self = .tagged
-        } else if decision.verdict.level != .none {
-            self = .flagged
         } else {
-            return nil
+            self = .flagged
         }
     }
 }

@@ -41,6 +41,24 @@ public struct CorrespondentFacts: Sendable, Hashable {
 
     /// `YYYY-MM-DD` of a day number.
     public static func date(ofDay number: Int) -> String {
+        let (year, month, day) = civil(ofDay: number)
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(year)-\(two(month))-\(two(day))"
+    }
+
+    /// The day number of `YYYY-MM-DD`, or nil when it is not a date (`2026-02-30`, `2026-1-1`).
+    public static func day(ofDate text: String) -> Int? {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+              (1970...9999).contains(year), (1...12).contains(month), (1...31).contains(day)
+        else { return nil }
+        let number = Self.day(year: year, month: month, day: day)
+        return date(ofDay: number) == text ? number : nil
+    }
+
+    /// The civil date (proleptic Gregorian) of a day number.
+    public static func civil(ofDay number: Int) -> (year: Int, month: Int, day: Int) {
+        // Howard Hinnant's civil_from_days.
         let z = number + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097
@@ -49,9 +67,7 @@ public struct CorrespondentFacts: Sendable, Hashable {
         let mp = (5 * dayOfYear + 2) / 153
         let day = dayOfYear - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(year)-\(two(month))-\(two(day))"
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
 

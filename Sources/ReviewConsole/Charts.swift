@@ -142,15 +142,3 @@ package enum Charts {
         return out
     }
 }
-
-extension Charts {
-    /// The day of `YYYY-MM-DD` (UTC days since 1970), or nil when it is not a date.
-    package static func day(_ text: String) -> Int? {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
-              (1970...9999).contains(year), (1...12).contains(month), (1...31).contains(day)
-        else { return nil }
-        let number = CorrespondentFacts.day(year: year, month: month, day: day)
-        return CorrespondentFacts.date(ofDay: number) == text ? number : nil
-    }
-}

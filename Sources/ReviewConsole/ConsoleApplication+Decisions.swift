@@ -34,7 +34,7 @@ extension ReviewConsole {
                 if let known = RecordedDecision.Outcome(rawValue: outcome) { query.outcome = known } else { errors.append("outcome \(outcome) is not an outcome") }
             }
             if let day = text("day") {
-                if let number = Charts.day(day) { query.day = number } else { errors.append("day \(day) is not a date (YYYY-MM-DD)") }
+                if let number = CorrespondentFacts.day(ofDate: day) { query.day = number } else { errors.append("day \(day) is not a date (YYYY-MM-DD)") }
             }
             if let before = text("before") {
                 if let id = Int64(before), id > 0 { query.before = id } else { errors.append("before \(before) is not a decision number") }

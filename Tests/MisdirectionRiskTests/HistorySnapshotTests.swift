@@ -122,6 +122,15 @@ struct HistorySnapshotTests {
         #expect(CorrespondentFacts.day(year: parts[0], month: parts[1], day: parts[2]) == day)
     }
 
+    @Test("a written date reads back as its day number; impossible ones are refused")
+    func parsedDates() {
+        #expect(CorrespondentFacts.day(ofDate: "1970-01-01") == 0)
+        #expect(CorrespondentFacts.day(ofDate: "2026-12-06").map(CorrespondentFacts.date(ofDay:)) == "2026-12-06")
+        for bad in ["2026-02-30", "2026-13-01", "26-1-1", "2026-1-1", "yesterday", "", "2026-12-06x"] {
+            #expect(CorrespondentFacts.day(ofDate: bad) == nil, "\(bad)")
+        }
+    }
+
     @Test("the header names the history rule among the reasons")
     func header() {
         let after = verdict("x@rmy.mil", Self.history(["army.mil": Self.facts(40, days: 12)]))

@@ -138,13 +138,6 @@ struct ChartTests {
         #expect(heights == [90, 90, 45], "\(heights)")
     }
 
-    @Test("dates round-trip and impossible ones are refused")
-    func dates() {
-        #expect(Charts.day("1970-01-01") == 0)
-        #expect(Charts.day("2026-12-06").map(CorrespondentFacts.date(ofDay:)) == "2026-12-06")
-        for bad in ["2026-02-30", "2026-13-01", "26-1-1", "2026-1-1", "yesterday", "", "2026-12-06x"] { #expect(Charts.day(bad) == nil, "\(bad)") }
-    }
-
     @Test("replay's file is self-contained: inline style, no script, nothing fetched")
     func document() {
         var summary = DecisionSummary()

@@ -145,8 +145,8 @@ struct HistoryImport: AsyncParsableCommand {
         var info = stat()
         let seconds = stat(path, &info) == 0 ? Int(info.st_mtim.tv_sec) : Int(Date().timeIntervalSince1970)
         let day = CorrespondentFacts.day(ofUnixTime: seconds)
-        let parts = CorrespondentFacts.date(ofDay: day).split(separator: "-").compactMap { Int($0) }
-        return (parts[0], parts[1], day)
+        let date = CorrespondentFacts.civil(ofDay: day)
+        return (date.year, date.month, day)
     }
 }
 

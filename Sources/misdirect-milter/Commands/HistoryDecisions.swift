@@ -27,7 +27,7 @@ struct HistoryDecisions: AsyncParsableCommand {
     func validate() throws {
         if let level, !RiskLevel.allCases.map(\.description).contains(level) { throw ValidationError("--level \(level) is not a level") }
         if let outcome, RecordedDecision.Outcome(rawValue: outcome) == nil { throw ValidationError("--outcome \(outcome) is not an outcome") }
-        if let day, Charts.day(day) == nil { throw ValidationError("--day \(day) is not a date (YYYY-MM-DD)") }
+        if let day, CorrespondentFacts.day(ofDate: day) == nil { throw ValidationError("--day \(day) is not a date (YYYY-MM-DD)") }
         guard limit > 0 else { throw ValidationError("--limit must be 1 or more") }
     }
 
@@ -36,7 +36,7 @@ struct HistoryDecisions: AsyncParsableCommand {
         let history = try HistoryCommand.configuration(of: engine, path: options.path)
         let query = DecisionQuery(
             domain: domain, sender: sender, rule: rule, level: level, outcome: outcome.flatMap(RecordedDecision.Outcome.init(rawValue:)),
-            day: day.flatMap(Charts.day), limit: limit)
+            day: day.flatMap(CorrespondentFacts.day(ofDate:)), limit: limit)
         let found = history.exists ? try await HistoryCommand.run(history) { store in try await store.decisions(query) } : []
         HistoryAccess.restoreOwnership(history)
         for decision in found {

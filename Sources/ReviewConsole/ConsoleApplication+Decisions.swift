@@ -12,15 +12,18 @@ extension ReviewConsole {
     /// What both pages say without a history store.
     static let noStore = "No decision is recorded: the milter records them in its history store (the history section of the configuration)."
 
-    /// The filters of `/decisions`, read from the query; a value that cannot be one is an error.
-    struct DecisionFilters {
-        var query = DecisionQuery(limit: ReviewConsole.decisionPageSize + 1)
+    /// The filters of `/decisions` (and of `history decisions`), read by name; a value that
+    /// cannot be one is an error.
+    package struct DecisionFilters {
+        package var query = DecisionQuery(limit: ReviewConsole.decisionPageSize + 1)
         var values: [String: String] = [:]
-        var errors: [String] = []
+        package var errors: [String] = []
 
-        init(_ parameters: Hummingbird.Parameters) {
+        /// - Parameter value: the text given for a filter (`domain`, `sender`, `rule`, `level`,
+        ///   `outcome`, `day`, `before`), or nil.
+        package init(_ value: (String) -> String?) {
             func text(_ name: String) -> String? {
-                guard let value = parameters.get(name)?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+                guard let value = value(name)?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
                 values[name] = value
                 return value
             }
@@ -53,9 +56,9 @@ extension ReviewConsole {
         }
     }
 
-    func decisionList(_ request: Request, _ context: ConsoleContext) async throws -> Response {
-        guard let (session, newCookie) = reviewer(request, context) else { return Self.redirect("/login") }
-        let filters = DecisionFilters(request.uri.queryParameters)
+    func decisionList(_ session: Sessions.Session, _ request: Request, _ context: ConsoleContext) async throws -> Response {
+        let parameters = request.uri.queryParameters
+        let filters = DecisionFilters { parameters.get($0) }
         var values: [String: Any] = filters.values
         values["levels"] = RiskLevel.allCases.map { ["name": "\($0)", "selected": filters.values["level"] == "\($0)"] }
         values["outcomes"] = RecordedDecision.Outcome.allCases.map { ["name": $0.rawValue, "selected": filters.values["outcome"] == $0.rawValue] }
@@ -78,13 +81,10 @@ extension ReviewConsole {
             status = .badRequest
             values["error"] = filters.errors.joined(separator: "; ")
         }
-        var response = html(status, pages.render("decisions", title: "Decisions", user: session.user, csrf: session.csrf, values))
-        if let newCookie { response.headers.append(HTTPField(name: .setCookie, value: newCookie)) }
-        return response
+        return html(status, pages.render("decisions", title: "Decisions", user: session.user, csrf: session.csrf, values))
     }
 
-    func report(_ request: Request, _ context: ConsoleContext) async throws -> Response {
-        guard let (session, newCookie) = reviewer(request, context) else { return Self.redirect("/login") }
+    func report(_ session: Sessions.Session, _ request: Request, _ context: ConsoleContext) async throws -> Response {
         let span = min(max(request.uri.queryParameters.get("days").flatMap { Int($0) } ?? 30, 1), retentionDays)
         let today = CorrespondentFacts.day(ofUnixTime: now())
         var values: [String: Any] = ["days": span, "spans": [7, 30, 90, 365].filter { $0 <= retentionDays }.map { ["days": $0, "current": $0 == span] }]
@@ -101,9 +101,7 @@ extension ReviewConsole {
         } else {
             values["error"] = Self.noStore
         }
-        var response = html(status, pages.render("report", title: "Report", user: session.user, csrf: session.csrf, values))
-        if let newCookie { response.headers.append(HTTPField(name: .setCookie, value: newCookie)) }
-        return response
+        return html(status, pages.render("report", title: "Report", user: session.user, csrf: session.csrf, values))
     }
 
     static func values(_ decision: RecordedDecision) -> [String: Any] {

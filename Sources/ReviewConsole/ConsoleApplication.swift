@@ -71,12 +71,12 @@ package struct ReviewConsole: Sendable {
         router.get("/login") { request, _ in loginPage(request, error: nil, status: .ok) }
         router.post("/login") { request, context in try await login(request, context) }
         router.post("/logout") { request, context in try await logout(request, context) }
-        router.get("/held") { request, context in try await heldList(request, context) }
-        router.get("/held/:id") { request, context in try await heldMessage(request, context) }
+        router.get("/held") { request, context in try await signedIn(request, context) { try await heldList($0, request, context) } }
+        router.get("/held/:id") { request, context in try await signedIn(request, context) { try await heldMessage($0, context) } }
         router.post("/held/:id/release") { request, context in try await act(.release, request, context) }
         router.post("/held/:id/drop") { request, context in try await act(.drop, request, context) }
-        router.get("/decisions") { request, context in try await decisionList(request, context) }
-        router.get("/report") { request, context in try await report(request, context) }
+        router.get("/decisions") { request, context in try await signedIn(request, context) { try await decisionList($0, request, context) } }
+        router.get("/report") { request, context in try await signedIn(request, context) { try await report($0, request, context) } }
         router.get("/link") { request, context in try await linkPage(request, context) }
         router.post("/link") { request, context in try await useLink(request, context) }
         return router
@@ -132,7 +132,7 @@ package struct ReviewConsole: Sendable {
 
     /// The reviewer of a request: a live session, or the proxy's user header when the request
     /// comes from the configured proxy (then a session is made, for the CSRF token).
-    func reviewer(_ request: Request, _ context: ConsoleContext) -> (session: Sessions.Session, cookie: String?)? {
+    private func reviewer(_ request: Request, _ context: ConsoleContext) -> (session: Sessions.Session, cookie: String?)? {
         if let session = sessions.session(Self.cookies(request)[Sessions.cookieName]) {
             if let header = settings.proxyUserHeader.flatMap({ HTTPField.Name($0) }), context.peer == settings.proxyAddress,
                let proxied = request.headers[header], proxied != session.user {
@@ -148,6 +148,18 @@ package struct ReviewConsole: Sendable {
         return (session, cookie(Sessions.cookieName, id))
     }
 
+    /// A page for a signed-in reviewer, else a redirect to the sign-in page. A session made from
+    /// the proxy's user header goes out as a cookie with the page: a reviewer the proxy names who
+    /// opens a message first must hold the session its form's token belongs to, or their Release
+    /// would be refused.
+    private func signedIn(_ request: Request, _ context: ConsoleContext,
+                          _ page: (Sessions.Session) async throws -> Response) async throws -> Response {
+        guard let (session, newCookie) = reviewer(request, context) else { return Self.redirect("/login") }
+        var response = try await page(session)
+        if let newCookie { response.headers.append(HTTPField(name: .setCookie, value: newCookie)) }
+        return response
+    }
+
     /// The session of a POST whose CSRF token matches it, or nil.
     private func authorised(_ request: Request, _ context: ConsoleContext, form: [String: String]) -> Sessions.Session? {
         guard let (session, _) = reviewer(request, context), let token = form["csrf"], constantTimeEqual(token, session.csrf) else {
@@ -158,8 +170,7 @@ package struct ReviewConsole: Sendable {
 
     // MARK: Held mail
 
-    private func heldList(_ request: Request, _ context: ConsoleContext) async throws -> Response {
-        guard let (session, newCookie) = reviewer(request, context) else { return Self.redirect("/login") }
+    private func heldList(_ session: Sessions.Session, _ request: Request, _ context: ConsoleContext) async throws -> Response {
         let messages: [HeldEntry]
         do {
             messages = try await queue.list()
@@ -181,21 +192,10 @@ package struct ReviewConsole: Sendable {
                 "previous": page > 1 ? page - 1 : false, "next": page < pages ? page + 1 : false,
             ] as [String: Any]
         }
-        var response = html(.ok, self.pages.render("held", title: "Held mail", user: session.user, csrf: session.csrf, values))
-        if let newCookie { response.headers.append(HTTPField(name: .setCookie, value: newCookie)) }
-        return response
+        return html(.ok, self.pages.render("held", title: "Held mail", user: session.user, csrf: session.csrf, values))
     }
 
-    private func heldMessage(_ request: Request, _ context: ConsoleContext) async throws -> Response {
-        guard let (session, newCookie) = reviewer(request, context) else { return Self.redirect("/login") }
-        // A reviewer the proxy names who opens a message first gets the session its form's token
-        // belongs to, or their Release would be refused.
-        var response = try await heldMessagePage(session, context)
-        if let newCookie { response.headers.append(HTTPField(name: .setCookie, value: newCookie)) }
-        return response
-    }
-
-    private func heldMessagePage(_ session: Sessions.Session, _ context: ConsoleContext) async throws -> Response {
+    private func heldMessage(_ session: Sessions.Session, _ context: ConsoleContext) async throws -> Response {
         let id = context.parameters.get("id") ?? ""
         guard PostfixQueue.isQueueID(id) else { return notFound(session) }
         let detail: HeldDetail

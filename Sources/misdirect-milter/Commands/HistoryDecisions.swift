@@ -24,20 +24,24 @@ struct HistoryDecisions: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Only this day (YYYY-MM-DD, UTC).", valueName: "date")) var day: String?
     @Option(help: "At most this many.") var limit = 50
 
+    /// The options read as the console reads its page's filters.
+    private var filters: ReviewConsole.DecisionFilters {
+        let given = ["domain": domain, "sender": sender, "rule": rule, "level": level, "outcome": outcome, "day": day]
+        return ReviewConsole.DecisionFilters { given[$0] ?? nil }
+    }
+
     func validate() throws {
-        if let level, !RiskLevel.allCases.map(\.description).contains(level) { throw ValidationError("--level \(level) is not a level") }
-        if let outcome, RecordedDecision.Outcome(rawValue: outcome) == nil { throw ValidationError("--outcome \(outcome) is not an outcome") }
-        if let day, CorrespondentFacts.day(ofDate: day) == nil { throw ValidationError("--day \(day) is not a date (YYYY-MM-DD)") }
+        let errors = filters.errors
+        guard errors.isEmpty else { throw ValidationError(errors.joined(separator: "; ")) }
         guard limit > 0 else { throw ValidationError("--limit must be 1 or more") }
     }
 
     func run() async throws {
         let engine = try options.loadEngine()
         let history = try HistoryCommand.configuration(of: engine, path: options.path)
-        let query = DecisionQuery(
-            domain: domain, sender: sender, rule: rule, level: level, outcome: outcome.flatMap(RecordedDecision.Outcome.init(rawValue:)),
-            day: day.flatMap(CorrespondentFacts.day(ofDate:)), limit: limit)
-        let found = history.exists ? try await HistoryCommand.run(history) { store in try await store.decisions(query) } : []
+        var query = filters.query
+        query.limit = limit
+        let found = history.exists ? try await HistoryCommand.run(history) { [query] store in try await store.decisions(query) } : []
         HistoryAccess.restoreOwnership(history)
         for decision in found {
             print([

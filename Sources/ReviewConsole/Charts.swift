@@ -57,8 +57,7 @@ package enum Charts {
         let chartHeight = rows.count * rowHeight + 8
         let maximum = max(1, rows.map(\.recipients).max() ?? 1)
         let barSpace = width - labelWidth - 60
-        var svg = "<svg id=\"\(id)\" class=\"chart\" role=\"img\" viewBox=\"0 0 \(width) \(chartHeight)\" width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\">"
-        svg += "<title>\(escape(title))</title>"
+        var svg = open(id: id, title: title, height: chartHeight)
         for (index, row) in rows.enumerated() {
             let y = 4 + index * rowHeight
             let barWidth = max(1.0, Double(barSpace) * Double(row.recipients) / Double(maximum))
@@ -86,7 +85,7 @@ package enum Charts {
         return series
     }
 
-    private static func open(id: String, title: String) -> String {
+    private static func open(id: String, title: String, height: Int = height) -> String {
         "<svg id=\"\(id)\" class=\"chart\" role=\"img\" viewBox=\"0 0 \(width) \(height)\" width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\"><title>\(escape(title))</title>"
     }
 
